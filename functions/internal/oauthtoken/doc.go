@@ -1,0 +1,14 @@
+// Package oauthtoken asks an OAuth2 token endpoint (Adobe IMS by default) for
+// a token with the client-credentials grant, checks the answer, and retries
+// what is worth retrying within the caller's deadline.
+//
+//	f := oauthtoken.New(oauthtoken.Config{TokenURL: url, Scope: scope})
+//	tok, err := f.Fetch(ctx, oauthtoken.Credentials{ClientID: id, ClientSecret: secret})
+//
+// The request goes through golang.org/x/oauth2/clientcredentials with the
+// credentials in the form body (or a Basic header), the comma-separated
+// scope as one element, an HTTP client that has timeouts, refuses redirects
+// and caps response bodies. Network errors, 5xx and 429 are retried with
+// jittered exponential backoff, honouring Retry-After; OAuth errors such as
+// invalid_client are returned at once as *Error with Retryable false.
+package oauthtoken

@@ -1,0 +1,72 @@
+package rotation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/event"
+)
+
+// Handle is the Lambda handler: it parses the payload and runs. Scheduled
+// events and {} are normal runs, {"force": true} a forced one. For a
+// CloudFormation custom-resource event, Create and Update run forced,
+// Delete does nothing, and the outcome goes to the event's ResponseURL; the
+// invocation itself then succeeds unless that report could not be sent, so
+// that Lambda does not retry a request CloudFormation already has an answer to.
+func (r *Rotator) Handle(ctx context.Context, payload json.RawMessage) (Result, error) {
+	ev, err := event.Parse(payload)
+	if err != nil {
+		r.cfg.Logger.ErrorContext(ctx, "event refused, nothing done", "error", err.Error())
+		return Result{}, err
+	}
+	switch ev.Kind {
+	case event.CustomResource:
+		return r.customResource(ctx, ev.CFN)
+	default:
+		return r.Rotate(ctx, ev.Kind == event.Force)
+	}
+}
+
+func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, error) {
+	log := r.cfg.Logger.With("request_type", string(ev.RequestType), "logical_resource_id", ev.LogicalResourceID, "stack_id", ev.StackID)
+	var (
+		res    Result
+		runErr error
+	)
+	run := func(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
+		// The physical id names the token secret, so that it stays the same
+		// across updates and CloudFormation never issues a replacing Delete.
+		physical := ev.PhysicalResourceID
+		if physical == "" {
+			physical = r.cfg.Settings.TokenSecretID
+		}
+		if ev.RequestType == cfn.RequestDelete {
+			log.InfoContext(ctx, "custom resource delete: nothing to do, the token secret stays until the stack deletes it")
+			res = Result{Reason: "custom-resource Delete: nothing to do", TokenSecretID: r.cfg.Settings.TokenSecretID}
+			return physical, nil, nil
+		}
+		out, err := r.Rotate(ctx, true)
+		if err != nil {
+			runErr = err
+			return physical, nil, err
+		}
+		res = out
+		return physical, map[string]any{"VersionId": out.VersionID, "Expiry": out.Expiry.Format("2006-01-02T15:04:05Z07:00")}, nil
+	}
+	// LambdaWrap sends the response; its error (and reason) concern the sending.
+	if _, err := cfn.LambdaWrap(run)(ctx, *ev); err != nil {
+		log.ErrorContext(ctx, "custom resource: could not report to CloudFormation", "error", err.Error())
+		return Result{}, fmt.Errorf("reporting to CloudFormation's ResponseURL: %w", err)
+	}
+	if runErr != nil {
+		res = Result{TokenSecretID: r.cfg.Settings.TokenSecretID, CustomResource: "FAILED: " + runErr.Error()}
+		log.ErrorContext(ctx, "custom resource: reported FAILED", "reason", runErr.Error())
+	} else {
+		res.CustomResource = "SUCCESS"
+		log.InfoContext(ctx, "custom resource: reported SUCCESS", "version_id", res.VersionID)
+	}
+	return res, nil
+}

@@ -1,0 +1,140 @@
+package secretstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
+)
+
+// SecretsManager is the part of *secretsmanager.Client the store calls.
+type SecretsManager interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+}
+
+// Store reads and writes the two secrets. It is safe for concurrent use.
+type Store struct {
+	sm SecretsManager
+}
+
+// New returns a Store that calls sm.
+func New(sm SecretsManager) *Store { return &Store{sm: sm} }
+
+// ReadCredentials reads the credentials secret: a JSON object whose
+// client_id and client_secret are non-empty strings; other keys are ignored.
+func (s *Store) ReadCredentials(ctx context.Context, id string) (oauthtoken.Credentials, error) {
+	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return oauthtoken.Credentials{}, fmt.Errorf("reading credentials secret %q: %w", id, err)
+	}
+	if out.SecretString == nil {
+		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: holds no SecretString; want JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(*out.SecretString), &fields); err != nil || fields == nil {
+		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: value is not a JSON object; want {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
+	}
+	var creds oauthtoken.Credentials
+	var bad []string
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"client_id", &creds.ClientID}, {"client_secret", &creds.ClientSecret}} {
+		raw, ok := fields[f.name]
+		if !ok {
+			bad = append(bad, fmt.Sprintf("field %q is missing", f.name))
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			bad = append(bad, fmt.Sprintf("field %q is not a string", f.name))
+			continue
+		}
+		if strings.TrimSpace(*f.dst) == "" {
+			bad = append(bad, fmt.Sprintf("field %q is empty", f.name))
+		}
+	}
+	if len(bad) > 0 {
+		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: %s", id, strings.Join(bad, "; "))
+	}
+	return creds, nil
+}
+
+// ReadToken reads the token secret's AWSCURRENT value. A secret without a
+// value, a placeholder or a value that is no valid token is not an error:
+// Current.Problem says which. Errors are failures to read.
+func (s *Store) ReadToken(ctx context.Context, id string) (Current, error) {
+	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			// Also what a secret created without a value answers. If the
+			// secret itself is missing, the write says so.
+			return Current{Problem: "the token secret has no value yet"}, nil
+		}
+		return Current{}, fmt.Errorf("reading token secret %q: %w", id, err)
+	}
+	cur := Current{VersionID: aws.ToString(out.VersionId)}
+	cur.Value, cur.Problem = ParseToken(aws.ToString(out.SecretString))
+	return cur, nil
+}
+
+// ParseToken decodes a token secret value. problem is empty when the value
+// is a usable token (non-empty access_token, bearer, expiry and issued_at
+// set); otherwise it says what is wrong without quoting the value.
+func ParseToken(s string) (v TokenValue, problem string) {
+	if strings.TrimSpace(s) == "" {
+		return TokenValue{}, "the token secret has no value yet"
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &fields); err != nil || fields == nil {
+		return TokenValue{}, "the stored value is not a JSON object"
+	}
+	if len(fields) == 0 {
+		return TokenValue{}, "the token secret holds no token yet (placeholder)"
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return TokenValue{}, "the stored value does not have the token secret's format (a field has the wrong type or a time is not RFC 3339)"
+	}
+	switch {
+	case v.AccessToken == "":
+		return v, "the stored value has no access_token"
+	case !strings.EqualFold(v.TokenType, "bearer"):
+		return v, "the stored token_type is not bearer"
+	case v.Expiry.IsZero():
+		return v, "the stored value has no expiry"
+	case v.IssuedAt.IsZero():
+		return v, "the stored value has no issued_at"
+	case !v.Expiry.After(v.IssuedAt):
+		return v, "the stored expiry is not after issued_at"
+	}
+	return v, ""
+}
+
+// WriteToken stores v as a new version of the token secret, which becomes
+// AWSCURRENT; the version before becomes AWSPREVIOUS. It returns the new
+// version id.
+func (s *Store) WriteToken(ctx context.Context, id string, v TokenValue) (string, error) {
+	v.Expiry = v.Expiry.UTC().Truncate(time.Second)
+	v.IssuedAt = v.IssuedAt.UTC().Truncate(time.Second)
+	body, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encoding token secret value: %w", err)
+	}
+	out, err := s.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:     aws.String(id),
+		SecretString: aws.String(string(body)),
+	})
+	if err != nil {
+		return "", fmt.Errorf("writing token secret %q: %w", id, err)
+	}
+	return aws.ToString(out.VersionId), nil
+}
