@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -247,13 +248,16 @@ func check(raw *oauth2.Token, received time.Time) (Token, *Error) {
 		}
 		return Token{}, refuse("token_type is %q, want bearer", scrub(raw.TokenType, raw.AccessToken))
 	}
-	if raw.ExpiresIn <= 0 {
-		return Token{}, refuse("expires_in is %d, want a number of seconds above zero", raw.ExpiresIn)
+	secs, ok := expiresIn(raw)
+	switch {
+	case !ok:
+		return Token{}, refuse("expires_in is missing or not a number, want a number of seconds above zero")
+	case secs <= 0:
+		return Token{}, refuse("expires_in is %d, want a number of seconds above zero", secs)
+	case secs > int64(MaxLifetime/time.Second):
+		return Token{}, refuse("expires_in is %d s, more than the %s this rotator accepts", secs, MaxLifetime)
 	}
-	life := time.Duration(raw.ExpiresIn) * time.Second
-	if life > MaxLifetime {
-		return Token{}, refuse("expires_in is %d s, more than the %s this rotator accepts", raw.ExpiresIn, MaxLifetime)
-	}
+	life := time.Duration(secs) * time.Second
 	issued := received.UTC().Truncate(time.Second)
 	return Token{
 		AccessToken: raw.AccessToken,
@@ -261,6 +265,23 @@ func check(raw *oauth2.Token, received time.Time) (Token, *Error) {
 		IssuedAt:    issued,
 		Expiry:      issued.Add(life),
 	}, nil
+}
+
+// expiresIn reads expires_in from the raw response: clientcredentials does
+// not copy oauth2.Token.ExpiresIn, and the oauth2 package clamps it to 32 bits.
+// A number or a string of digits (some providers send one) is accepted.
+func expiresIn(raw *oauth2.Token) (int64, bool) {
+	switch v := raw.Extra("expires_in").(type) {
+	case float64:
+		if v != math.Trunc(v) || v > math.MaxInt64/2 || v < math.MinInt64/2 {
+			return 0, false
+		}
+		return int64(v), true
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
 }
 
 // classify turns an error from the oauth2 package into an *Error that says
