@@ -1,15 +1,18 @@
-// Package event tells apart the events the rotator is invoked with:
+// Package event tells apart the events the rotator is invoked with.
 //
-//   - a scheduled event: EventBridge Scheduler ("source": "aws.scheduler",
-//     "detail" a JSON string) or an EventBridge rule ("source": "aws.events",
-//     "detail" an object): a normal run;
-//   - {}: a normal run; {"force": true}: a forced run;
-//   - a CloudFormation custom-resource event (RequestType and ResponseURL set).
+// A scheduled event from EventBridge Scheduler ("source": "aws.scheduler",
+// "detail" a JSON string) or from an EventBridge rule ("source":
+// "aws.events", "detail" an object) is a normal run, and so is {}.
+// {"force": true} is a forced run. A CloudFormation custom-resource event
+// (RequestType and ResponseURL set) is a deploy-time request.
 //
 //	ev, err := event.Parse(payload)
-//	switch ev.Kind { case event.Normal, event.Force, event.CustomResource: ... }
-//
-// Anything else is an error that says what was expected.
+//	if err != nil {
+//		return err // says what was wrong and what was expected
+//	}
+//	switch ev.Kind {
+//	case event.Normal, event.Force, event.CustomResource:
+//	}
 package event
 
 import (
