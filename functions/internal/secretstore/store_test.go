@@ -1,0 +1,142 @@
+package secretstore_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
+	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
+)
+
+const sentinel = "SENTINEL-secret-4b1d"
+
+func TestParseToken(t *testing.T) {
+	good := `{"access_token":"` + sentinel + `","token_type":"bearer","expiry":"2026-11-29T16:00:00Z","issued_at":"2026-11-28T16:00:01Z","client_id":"c","scope":"s"}`
+	tests := []struct{ name, in, problem string }{
+		{"a token", good, ""},
+		{"Bearer in capitals", strings.Replace(good, `"bearer"`, `"Bearer"`, 1), ""},
+		{"empty", ``, "no value"},
+		{"placeholder", `{}`, "placeholder"},
+		{"not JSON", `not json ` + sentinel, "not a JSON object"},
+		{"an array", `[1]`, "not a JSON object"},
+		{"no access_token", strings.Replace(good, sentinel, "", 1), "no access_token"},
+		{"mac token", strings.Replace(good, `"bearer"`, `"mac"`, 1), "not bearer"},
+		{"expiry not RFC 3339", strings.Replace(good, `"2026-11-29T16:00:00Z"`, `"tomorrow"`, 1), "format"},
+		{"no expiry", strings.Replace(good, `"expiry":"2026-11-29T16:00:00Z",`, ``, 1), "no expiry"},
+		{"no issued_at", strings.Replace(good, `"issued_at":"2026-11-28T16:00:01Z",`, ``, 1), "no issued_at"},
+		{"expiry before issued_at", strings.Replace(good, `2026-11-29T16`, `2026-11-27T16`, 1), "not after issued_at"},
+		{"access_token a number", strings.Replace(good, `"`+sentinel+`"`, `42`, 1), "format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, problem := secretstore.ParseToken(tt.in)
+			if (tt.problem == "") != (problem == "") || !strings.Contains(problem, tt.problem) {
+				t.Errorf("ParseToken() problem = %q, want %q", problem, tt.problem)
+			}
+			if strings.Contains(problem, sentinel) || strings.Contains(fmt.Sprintf("%v %+v %#v %s", v, v, v, v), sentinel) {
+				t.Errorf("ParseToken() leaked the token in %q or the value's printout", problem)
+			}
+		})
+	}
+}
+
+// newStore returns a Store on a fresh moto and the raw client beside it.
+func newStore(t *testing.T) (*secretstore.Store, *secretsmanager.Client) {
+	t.Helper()
+	srv := motoserver.ForTest(t)
+	sm := secretsmanager.NewFromConfig(srv.AWSConfig())
+	return secretstore.New(sm), sm
+}
+
+func create(t *testing.T, sm *secretsmanager.Client, name string, value *string) {
+	t.Helper()
+	if _, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: value}); err != nil {
+		t.Fatalf("CreateSecret(%s): %v", name, err)
+	}
+}
+
+func TestReadCredentials(t *testing.T) {
+	s, sm := newStore(t)
+	ctx := context.Background()
+	cases := []struct{ name, value, wantErr string }{
+		{"good", `{"client_id":"id-1","client_secret":"` + sentinel + `","extra":1}`, ""},
+		{"not JSON", `client_secret=` + sentinel, `credentials secret "not JSON": value is not a JSON object`},
+		{"no secret", `{"client_id":"id-1"}`, `credentials secret "no secret": field "client_secret" is missing`},
+		{"empty id", `{"client_id":"","client_secret":"` + sentinel + `"}`, `field "client_id" is empty`},
+		{"secret a number", `{"client_id":"x","client_secret":7}`, `field "client_secret" is not a string`},
+	}
+	for _, c := range cases {
+		create(t, sm, c.name, aws.String(c.value))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			creds, err := s.ReadCredentials(ctx, c.name)
+			if c.wantErr == "" {
+				if err != nil || creds.ClientID != "id-1" || creds.ClientSecret != sentinel {
+					t.Fatalf("ReadCredentials() = %v, %v; want id-1 and the secret", creds, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("ReadCredentials() error = %v, want it to contain %q", err, c.wantErr)
+			}
+			if strings.Contains(err.Error(), sentinel) {
+				t.Errorf("ReadCredentials() error leaks the secret: %v", err)
+			}
+		})
+	}
+	t.Run("missing secret", func(t *testing.T) {
+		_, err := s.ReadCredentials(ctx, "nope")
+		if err == nil || !strings.Contains(err.Error(), `reading credentials secret "nope"`) || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+			t.Errorf("ReadCredentials() error = %v, want a not-found naming the secret", err)
+		}
+	})
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	s, sm := newStore(t)
+	ctx := context.Background()
+	create(t, sm, "empty", nil)
+	create(t, sm, "placeholder", aws.String(`{}`))
+	for _, name := range []string{"empty", "placeholder", "never-created"} {
+		cur, err := s.ReadToken(ctx, name)
+		if err != nil || cur.Problem == "" {
+			t.Errorf("ReadToken(%s) = %+v, %v; want a problem and no error", name, cur, err)
+		}
+	}
+	issued := time.Date(2026, 11, 28, 16, 0, 1, 0, time.UTC)
+	v := secretstore.TokenValue{AccessToken: sentinel, TokenType: "bearer", IssuedAt: issued, Expiry: issued.Add(86399 * time.Second), ClientID: "c", Scope: "openid,AdobeID"}
+	first, err := s.WriteToken(ctx, "placeholder", v)
+	if err != nil {
+		t.Fatalf("WriteToken() error = %v", err)
+	}
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("placeholder")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"access_token":"` + sentinel + `","token_type":"bearer","expiry":"2026-11-29T16:00:00Z","issued_at":"2026-11-28T16:00:01Z","client_id":"c","scope":"openid,AdobeID"}`
+	if got := aws.ToString(out.SecretString); got != want {
+		t.Errorf("stored value = %s, want %s", got, want)
+	}
+	second, err := s.WriteToken(ctx, "placeholder", v)
+	if err != nil {
+		t.Fatalf("second WriteToken() error = %v", err)
+	}
+	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("placeholder"), VersionStage: aws.String("AWSPREVIOUS")})
+	if err != nil || aws.ToString(prev.VersionId) != first {
+		t.Errorf("AWSPREVIOUS = %v, %v; want the first write %s", aws.ToString(prev.VersionId), err, first)
+	}
+	cur, err := s.ReadToken(ctx, "placeholder")
+	if err != nil || cur.Problem != "" || cur.VersionID != second || cur.Value.AccessToken != sentinel {
+		t.Errorf("ReadToken() = %+v, %v; want version %s holding the token", cur, err, second)
+	}
+	if _, err := s.WriteToken(ctx, "never-created", v); err == nil || !strings.Contains(err.Error(), `writing token secret "never-created"`) {
+		t.Errorf("WriteToken(missing secret) error = %v, want one naming it", err)
+	}
+}
