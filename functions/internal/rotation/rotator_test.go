@@ -129,8 +129,12 @@ func TestRotateFailuresWriteNothingAndLeakNothing(t *testing.T) {
 		mutate  func(*fakeStore, *fakeFetcher)
 		wantErr string
 	}{
-		{"credentials unreadable", func(s *fakeStore, _ *fakeFetcher) { s.credsErr = errors.New("reading credentials secret \"creds\": AccessDeniedException") }, "AccessDenied"},
-		{"token secret unreadable", func(s *fakeStore, _ *fakeFetcher) { s.readErr = errors.New("reading token secret \"token\": throttled") }, "throttled"},
+		{"credentials unreadable", func(s *fakeStore, _ *fakeFetcher) {
+			s.credsErr = errors.New("reading credentials secret \"creds\": AccessDeniedException")
+		}, "AccessDenied"},
+		{"token secret unreadable", func(s *fakeStore, _ *fakeFetcher) {
+			s.readErr = errors.New("reading token secret \"token\": throttled")
+		}, "throttled"},
 		{"token endpoint refuses", func(_ *fakeStore, f *fakeFetcher) {
 			f.err = &oauthtoken.Error{Reason: "token endpoint refused the request", StatusCode: 400, Code: "invalid_client", DebugID: "dbg-9"}
 		}, `fetching a token from https://ims.example/t for client "client-1": token endpoint refused the request: HTTP 400: invalid_client`},
