@@ -1,0 +1,144 @@
+package tokensecret
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultMargin is how long before a token's expiry a Source reads the
+	// secret again. The rotator replaces the token about 23 h into its 24 h
+	// life, with about 1 h left, and the replaced token keeps working until
+	// its own expiry. A Source holding it re-reads at expiry - 5 min, some
+	// 55 min after the rotation: one read finds the new token, and the old
+	// one still had 5 min to cover clock skew and requests in flight.
+	DefaultMargin = 5 * time.Minute
+
+	// DefaultRetryInterval is how long a Source waits before reading again
+	// after a read that failed, or that found no newer token, while the
+	// cached token is still valid.
+	DefaultRetryInterval = time.Minute
+
+	// DefaultReadTimeout bounds one read of the secret.
+	DefaultReadTimeout = 10 * time.Second
+
+	// DefaultExtensionURL is where the AWS Parameters and Secrets Lambda
+	// Extension listens unless PARAMETERS_SECRETS_EXTENSION_HTTP_PORT
+	// says otherwise.
+	DefaultExtensionURL = "http://localhost:2773"
+)
+
+// Client is the part of the Secrets Manager client a Source uses;
+// *secretsmanager.Client satisfies it.
+type Client interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Config configures a Source. Only SecretID and one way to read (Client, or
+// Extension) are required; every other zero value means the documented
+// default.
+type Config struct {
+	// SecretID is the name or ARN of the token secret. Required.
+	SecretID string
+
+	// Client reads the secret from Secrets Manager, usually
+	// secretsmanager.NewFromConfig(awsConfig). Required unless Extension
+	// is set.
+	Client Client
+
+	// Margin is how long before a token's expiry the Source reads the
+	// secret again. Zero means DefaultMargin (5 min). Keep it well under
+	// the time the rotator leaves on a token it replaces (about 1 h), so
+	// that the re-read finds the new token.
+	Margin time.Duration
+
+	// RetryInterval is how long the Source waits before reading again after
+	// a read that failed or found no newer token, while the cached token is
+	// still valid. It also limits how often a token reported as rejected
+	// is read again. Zero means DefaultRetryInterval (1 min).
+	RetryInterval time.Duration
+
+	// ReadTimeout bounds one read of the secret. Zero means
+	// DefaultReadTimeout (10 s).
+	ReadTimeout time.Duration
+
+	// Now tells the time. Nil means time.Now. Tests pass a fake clock.
+	Now func() time.Time
+
+	// Logger receives one line per read: what was read and why, or why it
+	// failed. It never receives a token. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Extension, when true, reads through the AWS Parameters and Secrets
+	// Lambda Extension instead of Client. The extension caches values for
+	// up to SECRETS_MANAGER_TTL (at most 300 s), so a read made after a
+	// rotation may return the replaced token for that long; the Source
+	// copes, because the replaced token keeps working for about 1 h.
+	Extension bool
+
+	// ExtensionURL is the extension's base URL. Empty means
+	// http://localhost:$PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, or
+	// DefaultExtensionURL when that variable is unset.
+	ExtensionURL string
+
+	// HTTPClient carries the extension requests. Nil means a client with
+	// ReadTimeout as its timeout.
+	HTTPClient *http.Client
+
+	// Getenv looks up AWS_SESSION_TOKEN (sent to the extension in the
+	// X-Aws-Parameters-Secrets-Token header) and
+	// PARAMETERS_SECRETS_EXTENSION_HTTP_PORT. Nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// withDefaults checks c and fills in its zero values.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if c.SecretID == "" {
+		errs = append(errs, errors.New("SecretID is required"))
+	}
+	if c.Client == nil && !c.Extension {
+		errs = append(errs, errors.New("a Client is required unless Extension is set"))
+	}
+	if c.Margin < 0 || c.RetryInterval < 0 || c.ReadTimeout < 0 {
+		errs = append(errs, errors.New("negative Margin, RetryInterval or ReadTimeout"))
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	if c.Margin == 0 {
+		c.Margin = DefaultMargin
+	}
+	if c.RetryInterval == 0 {
+		c.RetryInterval = DefaultRetryInterval
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.ExtensionURL == "" {
+		c.ExtensionURL = DefaultExtensionURL
+		if port := c.Getenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"); port != "" {
+			c.ExtensionURL = "http://localhost:" + port
+		}
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: c.ReadTimeout}
+	}
+	return c, nil
+}

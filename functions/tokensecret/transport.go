@@ -1,0 +1,93 @@
+package tokensecret
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// maxDrain is how much of a refused response's body is read, so that its
+// connection can be reused, before it is closed.
+const maxDrain = 64 << 10
+
+// Transport is an http.RoundTripper for Adobe APIs. It sets
+// "Authorization: Bearer <token>" and "x-api-key: <client id>" on each
+// request from Source. When the API answers 401 Unauthorized, it reports the
+// token as rejected (Source.Reject, which reads the secret again past the
+// cache) and, if that yields a different token and the request body can be
+// sent again (no body, or GetBody set, as http.NewRequest does for
+// in-memory bodies), sends the request once more. Otherwise the 401 is
+// returned as is.
+//
+// Transport never modifies the caller's request; it sends clones.
+type Transport struct {
+	// Source gives the tokens. Required.
+	Source *Source
+
+	// Base sends the requests. Nil means http.DefaultTransport.
+	Base http.RoundTripper
+}
+
+// NewClient returns an *http.Client whose Transport adds src's token to
+// every request. Give it a Timeout if the API may hang.
+func NewClient(src *Source) *http.Client {
+	return &http.Client{Transport: &Transport{Source: src}}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	tok, err := t.Source.Get(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("getting token for %s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	resp, err := t.base().RoundTrip(authorized(req, tok))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable(req) {
+		return resp, err
+	}
+
+	fresh, err := t.Source.Reject(ctx, tok)
+	if err != nil || fresh.AccessToken == tok.AccessToken {
+		return resp, nil // nothing better to try: hand back the 401
+	}
+	retry := authorized(req, fresh)
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		retry.Body = body
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	resp.Body.Close()
+	return t.base().RoundTrip(retry)
+}
+
+// base is the RoundTripper that sends requests.
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// authorized returns a clone of req carrying tok's headers.
+func authorized(req *http.Request, tok Token) *http.Request {
+	r := req.Clone(req.Context())
+	tok.SetAuthHeader(r)
+	return r
+}
+
+// replayable reports whether req's body can be sent a second time.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// closeBody closes a request body that will not be sent, as a RoundTripper
+// must.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
