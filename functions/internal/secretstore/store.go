@@ -39,9 +39,20 @@ func (s *Store) ReadCredentials(ctx context.Context, id string) (oauthtoken.Cred
 	if out.SecretString == nil {
 		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: holds no SecretString; want JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
 	}
+	creds, err := ParseCredentials(*out.SecretString)
+	if err != nil {
+		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: %w", id, err)
+	}
+	return creds, nil
+}
+
+// ParseCredentials decodes a credentials secret value: a JSON object whose
+// client_id and client_secret are non-empty strings; other keys are
+// ignored. The error names every bad field and quotes no value.
+func ParseCredentials(s string) (oauthtoken.Credentials, error) {
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(*out.SecretString), &fields); err != nil || fields == nil {
-		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: value is not a JSON object; want {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
+	if err := json.Unmarshal([]byte(s), &fields); err != nil || fields == nil {
+		return oauthtoken.Credentials{}, errors.New(`value is not a JSON object; want {"client_id": "...", "client_secret": "..."}`)
 	}
 	var creds oauthtoken.Credentials
 	var bad []string
@@ -63,7 +74,7 @@ func (s *Store) ReadCredentials(ctx context.Context, id string) (oauthtoken.Cred
 		}
 	}
 	if len(bad) > 0 {
-		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: %s", id, strings.Join(bad, "; "))
+		return oauthtoken.Credentials{}, errors.New(strings.Join(bad, "; "))
 	}
 	return creds, nil
 }

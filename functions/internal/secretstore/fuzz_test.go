@@ -1,0 +1,59 @@
+package secretstore
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+const fuzzSecret = "SENTINEL-fuzz-secret-0a9c"
+
+func FuzzParseCredentials(f *testing.F) {
+	for _, s := range []string{
+		`{"client_id":"id","client_secret":"` + fuzzSecret + `"}`,
+		`{"client_id":"id"}`, `{}`, `[]`, `null`, `"x"`, `{"client_id":1,"client_secret":"` + fuzzSecret + `"}`,
+		`{"client_id":"id","client_secret":"` + fuzzSecret + `","extra":{"a":[1,2]}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		creds, err := ParseCredentials(s)
+		if err != nil {
+			if strings.Contains(err.Error(), fuzzSecret) {
+				t.Errorf("error %q quotes the secret", err)
+			}
+			return
+		}
+		if strings.TrimSpace(creds.ClientID) == "" || strings.TrimSpace(creds.ClientSecret) == "" {
+			t.Errorf("ParseCredentials(%q) accepted empty fields", s)
+		}
+		if creds.ClientSecret != "" && len(creds.ClientSecret) >= 8 && strings.Contains(fmt.Sprintf("%v %+v %#v", creds, creds, creds), creds.ClientSecret) {
+			t.Errorf("printed credentials show the secret")
+		}
+	})
+}
+
+func FuzzParseToken(f *testing.F) {
+	for _, s := range []string{
+		`{"access_token":"` + fuzzSecret + `","token_type":"bearer","expiry":"2026-11-29T16:00:00Z","issued_at":"2026-11-28T16:00:01Z","client_id":"c","scope":"s"}`,
+		`{}`, ``, `{"access_token":""}`, `{"expiry":"nope"}`, `[{}]`,
+		`{"access_token":"` + fuzzSecret + `","token_type":"Bearer","expiry":"2026-11-29T16:00:00+02:00","issued_at":"2026-11-28T16:00:01.5Z"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, problem := ParseToken(s)
+		if problem != "" {
+			if strings.Contains(problem, fuzzSecret) || (len(v.AccessToken) >= 8 && strings.Contains(problem, v.AccessToken)) {
+				t.Errorf("problem %q quotes the token", problem)
+			}
+			return
+		}
+		if v.AccessToken == "" || !strings.EqualFold(v.TokenType, "bearer") || !v.Expiry.After(v.IssuedAt) {
+			t.Errorf("ParseToken accepted %+v", v)
+		}
+		if len(v.AccessToken) >= 8 && strings.Contains(fmt.Sprintf("%v %+v %#v %s", v, v, v, v), v.AccessToken) {
+			t.Errorf("printed value shows the token")
+		}
+	})
+}
