@@ -2,8 +2,12 @@
 GO ?= go
 # SAM sets ARTIFACTS_DIR for build-RotatorFunction; outside SAM the binary goes to bin/.
 ARTIFACTS_DIR ?= $(CURDIR)/bin/lambda
+# The deployed stack that deploy, rotate and token-env work on.
+STACK_NAME ?= tokenrotator
+SAMCONFIG := infra/samconfig.toml
+CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction
+.PHONY: help run test lint bench fuzz deploy build-RotatorFunction cfn-lint rotate token-env
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -13,3 +17,53 @@ run: ## the whole flow locally: moto_server, the IMS emulator and the real boots
 
 test: ## every test (what CI runs); integration tests need moto_server
 	$(GO) test -count=1 ./...
+	@if command -v $(CFN_LINT) >/dev/null 2>&1; then $(MAKE) --no-print-directory cfn-lint; \
+	elif [ "$$CI" = true ]; then echo "cfn-lint is missing and CI=true: pip install cfn-lint" >&2; exit 1; \
+	else echo "cfn-lint not found, template.yaml not linted (pip install cfn-lint)"; fi
+
+build-RotatorFunction: ## the Lambda's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)
+	mkdir -p "$(ARTIFACTS_DIR)"
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
+
+lint: ## go vet, staticcheck (pinned in go.mod) and cfn-lint, all with zero findings
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(CFN_LINT) --include-checks I -- template.yaml
+
+cfn-lint: ## lint template.yaml, through the SAM translator, informational checks included
+	$(CFN_LINT) --include-checks I -- template.yaml
+
+deploy: ## sam build and sam deploy with infra/samconfig.toml; guided the first time, or with GUIDED=1
+	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI (sam), which is not installed:" \
+		"https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2; exit 1; }
+	sam build --config-file $(SAMCONFIG)
+	@if [ "$(GUIDED)" = 1 ] || ! grep -q '^parameter_overrides' $(SAMCONFIG); then \
+		echo "sam deploy --guided: answers are saved to $(SAMCONFIG), so later deploys ask nothing"; \
+		sam deploy --guided --config-file $(SAMCONFIG) --stack-name $(STACK_NAME); \
+	else \
+		sam deploy --config-file $(SAMCONFIG) --stack-name $(STACK_NAME); \
+	fi
+
+# stack-output NAME: the shell command that prints one output of the deployed stack, or fails saying why.
+stack-output = out=$$(aws cloudformation describe-stacks --stack-name $(STACK_NAME) \
+	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text) && [ -n "$$out" ] && [ "$$out" != None ] \
+	&& echo "$$out" || { echo "stack $(STACK_NAME) has no output $(1): run make deploy first (or set STACK_NAME)" >&2; exit 1; }
+
+rotate: ## force a rotation in the deployed stack (aws lambda invoke with {"force": true}) and print the result
+	@set -e; fn=$$($(call stack-output,RotatorFunctionName)); \
+	result=$$(mktemp); trap 'rm -f "$$result"' EXIT; \
+	echo "invoking $$fn with {\"force\": true}"; \
+	failed=$$(aws lambda invoke --function-name "$$fn" --cli-binary-format raw-in-base64-out \
+		--payload '{"force": true}' --cli-read-timeout 90 --query FunctionError --output text "$$result"); \
+	cat "$$result"; echo; \
+	if [ "$$failed" != None ]; then echo "rotation failed ($$failed); the stored token is unchanged" >&2; exit 1; fi
+
+token-env: ## print export lines for LR_FF_SERVICES_ACCESS_TOKEN and LR_FF_SERVICES_CLIENT_ID from the deployed token secret, for eval
+	@set -e; arn=$$($(call stack-output,TokenSecretArn)); \
+	echo "# the access token of $$arn follows; it is a credential, keep it out of logs and shared terminals" >&2; \
+	aws secretsmanager get-secret-value --secret-id "$$arn" --query SecretString --output text | python3 -c \
+		'import json, shlex, sys; v = json.load(sys.stdin); t = v.get("access_token") or sys.exit("no token stored yet: run make rotate"); \
+		print("export LR_FF_SERVICES_ACCESS_TOKEN=" + shlex.quote(t)); \
+		print("export LR_FF_SERVICES_CLIENT_ID=" + shlex.quote(v.get("client_id", ""))); \
+		print("# expires " + v.get("expiry", "(unknown)"))'

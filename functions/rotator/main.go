@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
@@ -52,7 +53,8 @@ func wire(ctx context.Context, getenv func(string) string) (func(context.Context
 			Basic:    cfg.TokenAuth == config.AuthBasic,
 			Logger:   log,
 		}),
-		Logger: log,
+		Metrics: metrics.Emitter{W: os.Stdout, FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME")},
+		Logger:  log,
 	})
 	return r.Handle, nil
 }

@@ -1,0 +1,163 @@
+package metrics
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fixed = time.Date(2026, 11, 28, 16, 0, 1, 0, time.UTC)
+
+// emfLine is the shape of one EMF object, as CloudWatch reads it.
+type emfLine struct {
+	AWS struct {
+		Timestamp         int64 `json:"Timestamp"`
+		CloudWatchMetrics []struct {
+			Namespace  string     `json:"Namespace"`
+			Dimensions [][]string `json:"Dimensions"`
+			Metrics    []metric   `json:"Metrics"`
+		} `json:"CloudWatchMetrics"`
+	} `json:"_aws"`
+}
+
+// decode checks that buf holds exactly one JSON line and returns it both as
+// the EMF structure and as a flat map of its members.
+func decode(t *testing.T, buf *bytes.Buffer) (emfLine, map[string]any) {
+	t.Helper()
+	s := buf.String()
+	if strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
+		t.Fatalf("output = %q, want exactly one line", s)
+	}
+	var line emfLine
+	var flat map[string]any
+	if err := json.Unmarshal([]byte(s), &line); err != nil {
+		t.Fatalf("decoding %q: %v", s, err)
+	}
+	if err := json.Unmarshal([]byte(s), &flat); err != nil {
+		t.Fatalf("decoding %q: %v", s, err)
+	}
+	if n := len(line.AWS.CloudWatchMetrics); n != 1 {
+		t.Fatalf("CloudWatchMetrics has %d entries, want 1", n)
+	}
+	return line, flat
+}
+
+func TestEmitter(t *testing.T) {
+	tests := []struct {
+		name        string
+		emit        func(Emitter)
+		wantMetrics []metric
+		wantValues  map[string]any
+		wantAbsent  []string
+	}{
+		{
+			name: "rotated",
+			emit: func(e Emitter) { e.Success(24*time.Hour-time.Second, 1234567*time.Microsecond, true) },
+			wantMetrics: []metric{
+				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount},
+				{TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds},
+			},
+			wantValues: map[string]any{
+				RotationSucceeded: 1.0, RotationFailed: 0.0, TokenSecondsToExpiry: 86399.0,
+				TokenRequestLatency: 1234.567, "Rotated": true, DimensionFunctionName: "tokenrotator-RotatorFunction-abc",
+			},
+		},
+		{
+			name: "fresh token left alone: success without a latency",
+			emit: func(e Emitter) { e.Success(20*time.Hour+400*time.Millisecond, 0, false) },
+			wantMetrics: []metric{
+				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+			},
+			wantValues: map[string]any{RotationSucceeded: 1.0, RotationFailed: 0.0, TokenSecondsToExpiry: 72000.0, "Rotated": false},
+			wantAbsent: []string{TokenRequestLatency},
+		},
+		{
+			name: "negative ttl counts as zero",
+			emit: func(e Emitter) { e.Success(-time.Minute, 0, false) },
+			wantMetrics: []metric{
+				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+			},
+			wantValues: map[string]any{TokenSecondsToExpiry: 0.0},
+		},
+		{
+			name:        "failure",
+			emit:        func(e Emitter) { e.Failure() },
+			wantMetrics: []metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}},
+			wantValues:  map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0},
+			wantAbsent:  []string{TokenSecondsToExpiry, TokenRequestLatency, "Rotated"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tt.emit(Emitter{W: &buf, FunctionName: "tokenrotator-RotatorFunction-abc", Now: func() time.Time { return fixed }})
+			line, flat := decode(t, &buf)
+
+			if got, want := line.AWS.Timestamp, fixed.UnixMilli(); got != want {
+				t.Errorf("_aws.Timestamp = %d, want %d", got, want)
+			}
+			cwm := line.AWS.CloudWatchMetrics[0]
+			if cwm.Namespace != Namespace {
+				t.Errorf("Namespace = %q, want %q", cwm.Namespace, Namespace)
+			}
+			if want := [][]string{{DimensionFunctionName}}; !reflect.DeepEqual(cwm.Dimensions, want) {
+				t.Errorf("Dimensions = %v, want %v", cwm.Dimensions, want)
+			}
+			if !reflect.DeepEqual(cwm.Metrics, tt.wantMetrics) {
+				t.Errorf("Metrics = %v, want %v", cwm.Metrics, tt.wantMetrics)
+			}
+			// EMF requires every metric and dimension to be a top-level member.
+			for _, m := range cwm.Metrics {
+				if _, ok := flat[m.Name].(float64); !ok {
+					t.Errorf("member %q = %v, want a number", m.Name, flat[m.Name])
+				}
+			}
+			if got := flat[DimensionFunctionName]; got != "tokenrotator-RotatorFunction-abc" {
+				t.Errorf("member %q = %v, want the function name", DimensionFunctionName, got)
+			}
+			for k, want := range tt.wantValues {
+				if got := flat[k]; got != want {
+					t.Errorf("member %q = %v, want %v", k, got, want)
+				}
+			}
+			for _, k := range tt.wantAbsent {
+				if v, ok := flat[k]; ok {
+					t.Errorf("member %q = %v, want absent", k, v)
+				}
+			}
+		})
+	}
+}
+
+func TestEmitterWithoutFunctionName(t *testing.T) {
+	var buf bytes.Buffer
+	Emitter{W: &buf}.Failure()
+	line, flat := decode(t, &buf)
+	if want := [][]string{{}}; !reflect.DeepEqual(line.AWS.CloudWatchMetrics[0].Dimensions, want) {
+		t.Errorf("Dimensions = %v, want %v (one empty dimension set)", line.AWS.CloudWatchMetrics[0].Dimensions, want)
+	}
+	if v, ok := flat[DimensionFunctionName]; ok {
+		t.Errorf("member %q = %v, want absent", DimensionFunctionName, v)
+	}
+	if d := time.Since(time.UnixMilli(line.AWS.Timestamp)); d < 0 || d > time.Minute {
+		t.Errorf("_aws.Timestamp is %v from now, want the current time when Now is nil", d)
+	}
+}
+
+type failingWriter struct{ calls int }
+
+func (w *failingWriter) Write([]byte) (int, error) { w.calls++; return 0, errors.New("closed") }
+
+func TestEmitterIgnoresWriteErrors(t *testing.T) {
+	w := &failingWriter{}
+	e := Emitter{W: w, FunctionName: "f"}
+	e.Success(time.Hour, time.Millisecond, true)
+	e.Failure()
+	if w.calls != 2 {
+		t.Errorf("Write calls = %d, want 2 (one per line, errors dropped)", w.calls)
+	}
+}

@@ -1,0 +1,376 @@
+package templatecheck
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
+)
+
+func TestEnvironmentIsConfigNames(t *testing.T) {
+	tpl := load(t)
+	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
+	got := slices.Sorted(maps.Keys(vars))
+	want := slices.Sorted(slices.Values(config.Names()))
+	if !slices.Equal(got, want) {
+		t.Errorf("RotatorFunction environment = %v, want config.Names() = %v", got, want)
+	}
+}
+
+func TestFunctionShape(t *testing.T) {
+	tpl := load(t)
+	fn := get(t, tpl, "Resources", "RotatorFunction").(map[string]any)
+	if got := fn["Type"]; got != "AWS::Serverless::Function" {
+		t.Fatalf("RotatorFunction.Type = %v, want AWS::Serverless::Function", got)
+	}
+	if got := get(t, fn, "Metadata", "BuildMethod"); got != "makefile" {
+		t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
+	}
+	props := get(t, fn, "Properties").(map[string]any)
+	for key, want := range map[string]any{
+		"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": ".",
+		"MemorySize": 128, "Timeout": 60, "ReservedConcurrentExecutions": 1,
+	} {
+		if got := props[key]; got != want {
+			t.Errorf("RotatorFunction.%s = %v, want %v", key, got, want)
+		}
+	}
+	if got := props["Architectures"]; !slices.Equal(list(got), []any{"arm64"}) {
+		t.Errorf("RotatorFunction.Architectures = %v, want [arm64]", got)
+	}
+	if got := get(t, props, "LoggingConfig", "LogFormat"); got != "JSON" {
+		t.Errorf("LoggingConfig.LogFormat = %v, want JSON", got)
+	}
+	// The metric lines carry no level and count as INFO: a stricter level drops them.
+	if lvl, ok := get(t, props, "LoggingConfig").(map[string]any)["ApplicationLogLevel"]; ok && lvl != "INFO" && lvl != "DEBUG" && lvl != "TRACE" {
+		t.Errorf("LoggingConfig.ApplicationLogLevel = %v, want INFO or lower, or the metric lines are dropped", lvl)
+	}
+	logGroup := get(t, props, "LoggingConfig", "LogGroup")
+	if r := refs(logGroup); !r["RotatorLogGroup"] {
+		t.Errorf("LoggingConfig.LogGroup = %v, want the stack's RotatorLogGroup", logGroup)
+	}
+	if get(t, tpl, "Resources", "RotatorLogGroup", "Properties", "RetentionInDays") == nil {
+		t.Errorf("RotatorLogGroup has no retention")
+	}
+	// A SAM-generated role would attach AWSLambdaBasicExecutionRole, whose statement names "*".
+	if _, ok := props["Policies"]; ok {
+		t.Errorf("RotatorFunction has Policies, want an explicit Role only")
+	}
+	if r := refs(props["Role"]); !r["RotatorFunctionRole"] || len(r) != 1 {
+		t.Errorf("RotatorFunction.Role = %v, want !GetAtt RotatorFunctionRole.Arn", props["Role"])
+	}
+	onFailure := get(t, props, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination")
+	if r := refs(onFailure); !r["DeadLetterQueue"] {
+		t.Errorf("EventInvokeConfig OnFailure = %v, want the DeadLetterQueue", onFailure)
+	}
+}
+
+func TestScheduleDefault(t *testing.T) {
+	tpl := load(t)
+	if got := get(t, tpl, "Parameters", "Schedule", "Default"); got != "rate(23 hours)" {
+		t.Errorf("Parameters.Schedule.Default = %q, want rate(23 hours)", got)
+	}
+	events := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Events").(map[string]any)
+	var schedules []string
+	for id, e := range events {
+		if get(t, e, "Type") != "ScheduleV2" {
+			continue
+		}
+		schedules = append(schedules, id)
+		p := get(t, e, "Properties")
+		if expr := get(t, p, "ScheduleExpression"); !refs(expr)["Schedule"] {
+			t.Errorf("Events.%s.ScheduleExpression = %v, want !Ref Schedule", id, expr)
+		}
+		if age, _ := get(t, p, "RetryPolicy", "MaximumEventAgeInSeconds").(int); age <= 0 || age > 3600 {
+			t.Errorf("Events.%s RetryPolicy.MaximumEventAgeInSeconds = %d, want at most the hour a token has left", id, age)
+		}
+		if dlq := get(t, p, "DeadLetterConfig", "Arn"); !refs(dlq)["DeadLetterQueue"] {
+			t.Errorf("Events.%s DeadLetterConfig.Arn = %v, want the DeadLetterQueue", id, dlq)
+		}
+	}
+	if len(schedules) != 1 {
+		t.Errorf("RotatorFunction has ScheduleV2 events %v, want exactly one", schedules)
+	}
+}
+
+// allowedRefs says, per service, what an IAM statement's resources may refer to.
+var allowedRefs = map[string][]string{
+	// ReplicaRegions only picks the Region of a replica of the token secret.
+	"secretsmanager": {"CredentialsSecretArn", "TokenSecret", "ReplicaRegions"},
+	"kms":            {"CredentialsKmsKeyArn", "TokenKmsKeyArn"},
+	"logs":           {"RotatorLogGroup"},
+	"sqs":            {"DeadLetterQueue"},
+	"lambda":         {"RotatorFunction"},
+}
+
+// statement is one IAM statement and where it was found.
+type statement struct {
+	where string
+	m     map[string]any
+}
+
+func (s statement) actions() []string {
+	var out []string
+	for _, a := range list(s.m["Action"]) {
+		str, _ := a.(string)
+		out = append(out, str)
+	}
+	return out
+}
+
+// statements returns every permission statement in the template: the
+// policies of roles, managed and inline policies, and queue policies. Trust
+// policies are not permissions and are left out.
+func statements(t *testing.T, tpl map[string]any) []statement {
+	t.Helper()
+	var out []statement
+	add := func(where string, doc any) {
+		for _, s := range list(get(t, doc, "Statement")) {
+			m, ok := s.(map[string]any)
+			if !ok {
+				t.Fatalf("%s: a statement is a %T, want a mapping", where, s)
+			}
+			out = append(out, statement{where: where + "/" + fmtSid(m), m: m})
+		}
+	}
+	for id, r := range resources(t, tpl, "AWS::IAM::Role") {
+		props, _ := r["Properties"].(map[string]any)
+		for i, p := range list(props["Policies"]) {
+			add(fmt.Sprintf("%s/%v#%d", id, get(t, p, "PolicyName"), i), get(t, p, "PolicyDocument"))
+		}
+		if mp, ok := props["ManagedPolicyArns"]; ok {
+			t.Errorf("%s has ManagedPolicyArns %v: every permission must be written out here", id, mp)
+		}
+	}
+	for id, r := range resources(t, tpl, "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::SQS::QueuePolicy") {
+		add(id, get(t, r, "Properties", "PolicyDocument"))
+	}
+	for id, r := range resources(t, tpl, "AWS::Serverless::Function") {
+		if _, ok := get(t, r, "Properties").(map[string]any)["Policies"]; ok {
+			t.Errorf("%s has SAM Policies: write its role out instead", id)
+		}
+	}
+	return out
+}
+
+func fmtSid(m map[string]any) string {
+	if s, ok := m["Sid"].(string); ok {
+		return s
+	}
+	return "(no Sid)"
+}
+
+func TestPoliciesLeastPrivilege(t *testing.T) {
+	tpl := load(t)
+	stmts := statements(t, tpl)
+	if len(stmts) < 8 {
+		t.Fatalf("found %d IAM statements, want the function's, the schedule's, the queue's and the reader's", len(stmts))
+	}
+	for _, s := range stmts {
+		if s.m["Effect"] != "Allow" {
+			continue // a Deny only takes away
+		}
+		for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+			if _, ok := s.m[k]; ok {
+				t.Errorf("%s: %s grants everything but a list", s.where, k)
+			}
+		}
+		if p, ok := s.m["Principal"]; ok && strings.Contains(strings.Join(flatStrings(p), " "), "*") {
+			t.Errorf("%s: Principal %v names \"*\"", s.where, p)
+		}
+		actions := s.actions()
+		if len(actions) == 0 {
+			t.Errorf("%s: no Action", s.where)
+		}
+		res := s.m["Resource"]
+		if res == nil {
+			t.Errorf("%s: no Resource", s.where)
+		}
+		for _, r := range flatStrings(res) {
+			if strings.Contains(r, "*") {
+				t.Errorf("%s: Resource %q is a wildcard", s.where, r)
+			}
+		}
+		named := refs(res)
+		if len(named) == 0 {
+			t.Errorf("%s: Resource %v names no secret, key or stack resource", s.where, res)
+		}
+		for _, a := range actions {
+			service, _, ok := strings.Cut(a, ":")
+			if !ok || strings.ContainsAny(a, "*?") {
+				t.Errorf("%s: Action %q is a wildcard or malformed", s.where, a)
+				continue
+			}
+			for r := range named {
+				if !slices.Contains(allowedRefs[service], r) {
+					t.Errorf("%s: %s on %s, want only %v", s.where, a, r, allowedRefs[service])
+				}
+			}
+			if service == "kms" && !hasViaService(s.m) {
+				t.Errorf("%s: %s without a kms:ViaService condition", s.where, a)
+			}
+		}
+	}
+}
+
+// TestSecretAccess checks who may do what to the two secrets: the function
+// reads the credentials and reads and writes the token; nothing writes the
+// credentials; only the function writes the token.
+func TestSecretAccess(t *testing.T) {
+	tpl := load(t)
+	got := map[string][]string{} // action on ref -> where
+	for _, s := range statements(t, tpl) {
+		for _, a := range s.actions() {
+			if !strings.HasPrefix(a, "secretsmanager:") {
+				continue
+			}
+			for r := range refs(s.m["Resource"]) {
+				if r == "ReplicaRegions" {
+					continue
+				}
+				owner, _, _ := strings.Cut(s.where, "/")
+				key := a + " on " + r
+				if !slices.Contains(got[key], owner) {
+					got[key] = append(got[key], owner)
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		"secretsmanager:GetSecretValue on CredentialsSecretArn": {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on TokenSecret":          {"RotatorFunctionRole", "TokenReaderPolicy"},
+		"secretsmanager:PutSecretValue on TokenSecret":          {"RotatorFunctionRole"},
+	}
+	for k := range got {
+		slices.Sort(got[k])
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("secret permissions = %v, want %v", got, want)
+	}
+}
+
+func TestReaderPolicyIsReadOnly(t *testing.T) {
+	tpl := load(t)
+	doc := get(t, tpl, "Resources", "TokenReaderPolicy", "Properties", "PolicyDocument")
+	if ty := get(t, tpl, "Resources", "TokenReaderPolicy", "Type"); ty != "AWS::IAM::ManagedPolicy" {
+		t.Fatalf("TokenReaderPolicy.Type = %v, want AWS::IAM::ManagedPolicy", ty)
+	}
+	var actions []string
+	for _, s := range list(get(t, doc, "Statement")) {
+		st := statement{where: "TokenReaderPolicy", m: s.(map[string]any)}
+		for _, a := range st.actions() {
+			actions = append(actions, a)
+			want, ok := map[string]string{"secretsmanager:GetSecretValue": "TokenSecret", "kms:Decrypt": "TokenKmsKeyArn"}[a]
+			if !ok {
+				t.Errorf("TokenReaderPolicy grants %s, want only reads", a)
+			} else if !refs(st.m["Resource"])[want] {
+				t.Errorf("TokenReaderPolicy: %s on %v, want on %s", a, st.m["Resource"], want)
+			}
+		}
+	}
+	slices.Sort(actions)
+	if want := []string{"kms:Decrypt", "secretsmanager:GetSecretValue"}; !slices.Equal(actions, want) {
+		t.Errorf("TokenReaderPolicy actions = %v, want %v", actions, want)
+	}
+	if out := get(t, tpl, "Outputs", "TokenReaderPolicyArn", "Value"); !refs(out)["TokenReaderPolicy"] {
+		t.Errorf("Outputs.TokenReaderPolicyArn = %v, want !Ref TokenReaderPolicy", out)
+	}
+}
+
+func TestAlarmsMatchMetrics(t *testing.T) {
+	tpl := load(t)
+	known := []string{metrics.RotationSucceeded, metrics.RotationFailed, metrics.TokenSecondsToExpiry, metrics.TokenRequestLatency}
+	for id, a := range resources(t, tpl, "AWS::CloudWatch::Alarm") {
+		p := get(t, a, "Properties").(map[string]any)
+		if p["Namespace"] != metrics.Namespace {
+			continue
+		}
+		if !slices.Contains(known, p["MetricName"].(string)) {
+			t.Errorf("%s.MetricName = %v, want one of %v", id, p["MetricName"], known)
+		}
+		dims := list(p["Dimensions"])
+		if len(dims) != 1 || get(t, dims[0], "Name") != metrics.DimensionFunctionName || !refs(get(t, dims[0], "Value"))["RotatorFunction"] {
+			t.Errorf("%s.Dimensions = %v, want %s = !Ref RotatorFunction", id, dims, metrics.DimensionFunctionName)
+		}
+	}
+	stale := get(t, tpl, "Resources", "StaleTokenAlarm", "Properties").(map[string]any)
+	for key, want := range map[string]any{
+		"Namespace": metrics.Namespace, "MetricName": metrics.RotationSucceeded, "Statistic": "Sum",
+		"TreatMissingData": "breaching", "ComparisonOperator": "LessThanThreshold", "Threshold": 1,
+	} {
+		if got := stale[key]; got != want {
+			t.Errorf("StaleTokenAlarm.%s = %v, want %v", key, got, want)
+		}
+	}
+	period, _ := stale["Period"].(int)
+	n, _ := stale["EvaluationPeriods"].(int)
+	if m, ok := stale["DatapointsToAlarm"].(int); ok && m != n {
+		t.Errorf("StaleTokenAlarm.DatapointsToAlarm = %d, want all %d periods", m, n)
+	}
+	if period*n != 24*3600 {
+		t.Errorf("StaleTokenAlarm looks at %d s, want 24 h", period*n)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	tpl := load(t)
+	outputs := get(t, tpl, "Outputs").(map[string]any)
+	for name, target := range map[string]string{
+		"TokenSecretArn": "TokenSecret", "TokenReaderPolicyArn": "TokenReaderPolicy",
+		"RotatorFunctionName": "RotatorFunction", "DeadLetterQueueUrl": "DeadLetterQueue", "AlarmTopicArn": "AlarmTopic",
+	} {
+		v := get(t, outputs, name, "Value")
+		if r := refs(v); !r[target] {
+			t.Errorf("Outputs.%s = %v, want !Ref %s", name, v, target)
+		}
+	}
+}
+
+func TestFirstTokenAtDeploy(t *testing.T) {
+	tpl := load(t)
+	r := get(t, tpl, "Resources", "FirstToken").(map[string]any)
+	if ty, _ := r["Type"].(string); !strings.HasPrefix(ty, "Custom::") && ty != "AWS::CloudFormation::CustomResource" {
+		t.Errorf("FirstToken.Type = %v, want a custom resource", r["Type"])
+	}
+	if st := get(t, r, "Properties", "ServiceToken"); !refs(st)["RotatorFunction"] {
+		t.Errorf("FirstToken.ServiceToken = %v, want !GetAtt RotatorFunction.Arn", st)
+	}
+}
+
+func hasViaService(m map[string]any) bool {
+	cond, _ := m["Condition"].(map[string]any)
+	for _, op := range cond {
+		if keys, ok := op.(map[string]any); ok {
+			if _, ok := keys["kms:ViaService"]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// flatStrings returns every string literal inside v (through lists, maps and
+// intrinsic functions).
+func flatStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, flatStrings(x)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, x := range v {
+			out = append(out, flatStrings(x)...)
+		}
+		return out
+	}
+	return nil
+}
