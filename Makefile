@@ -7,7 +7,7 @@ STACK_NAME ?= tokenrotator
 SAMCONFIG := infra/samconfig.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction cfn-lint rotate token-env
+.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate token-env
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -25,6 +25,11 @@ build-RotatorFunction: ## the Lambda's bootstrap, static linux/arm64, in $(ARTIF
 	mkdir -p "$(ARTIFACTS_DIR)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
+
+build-ConsumerExampleFunction: ## the example consumer's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)
+	mkdir -p "$(ARTIFACTS_DIR)"
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/consumer-example
 
 lint: ## go vet, staticcheck (pinned in go.mod) and cfn-lint, all with zero findings
 	$(GO) vet ./...

@@ -102,7 +102,7 @@ var allowedRefs = map[string][]string{
 	// ReplicaRegions only picks the Region of a replica of the token secret.
 	"secretsmanager": {"CredentialsSecretArn", "TokenSecret", "ReplicaRegions"},
 	"kms":            {"CredentialsKmsKeyArn", "TokenKmsKeyArn"},
-	"logs":           {"RotatorLogGroup"},
+	"logs":           {"RotatorLogGroup", "ConsumerExampleLogGroup"},
 	"sqs":            {"DeadLetterQueue"},
 	"lambda":         {"RotatorFunction"},
 }
@@ -142,8 +142,15 @@ func statements(t *testing.T, tpl map[string]any) []statement {
 		for i, p := range list(props["Policies"]) {
 			add(fmt.Sprintf("%s/%v#%d", id, get(t, p, "PolicyName"), i), get(t, p, "PolicyDocument"))
 		}
+		// A role may attach only the stack's own managed policies, whose
+		// statements are checked below; never an AWS-managed one.
 		if mp, ok := props["ManagedPolicyArns"]; ok {
-			t.Errorf("%s has ManagedPolicyArns %v: every permission must be written out here", id, mp)
+			for _, arn := range mp.([]any) {
+				r := refs(arn)
+				if len(r) != 1 || get(t, tpl, "Resources", keys(r)[0], "Type") != "AWS::IAM::ManagedPolicy" {
+					t.Errorf("%s attaches %v: only the stack's own managed policies may be attached", id, arn)
+				}
+			}
 		}
 	}
 	for id, r := range resources(t, tpl, "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::SQS::QueuePolicy") {
@@ -373,4 +380,12 @@ func flatStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
