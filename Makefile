@@ -15,11 +15,23 @@ help: ## list the targets
 run: ## the whole flow locally: moto_server, the IMS emulator and the real bootstrap under the Runtime Interface Emulator
 	$(GO) run ./infra/local/cmd/demo
 
-test: ## every test (what CI runs); integration tests need moto_server
+test: ## every test (what CI runs): unit, integration (moto_server), the bootstrap under the emulator, cfn-lint, a short fuzz pass
 	$(GO) test -count=1 ./...
-	@if command -v $(CFN_LINT) >/dev/null 2>&1; then $(MAKE) --no-print-directory cfn-lint; \
-	elif [ "$$CI" = true ]; then echo "cfn-lint is missing and CI=true: pip install cfn-lint" >&2; exit 1; \
-	else echo "cfn-lint not found, template.yaml not linted (pip install cfn-lint)"; fi
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# Every fuzzer of outside input, as package:Function.
+FUZZ_TARGETS := event:FuzzParse secretstore:FuzzParseCredentials secretstore:FuzzParseToken oauthtoken:FuzzTokenResponse
+FUZZTIME ?= 1m
+TEST_FUZZTIME ?= 3s
+
+fuzz: ## run each fuzzer for FUZZTIME (default 1m); a failing input lands in the package's testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzzing $$fn in functions/internal/$$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./functions/internal/$$pkg || exit 1; \
+	done
+
+bench: ## benchmarks: the consumer library's cached path and Secrets Manager reads per day beside fixed TTLs
+	$(GO) test -run '^$$' -bench . -benchmem ./functions/...
 
 build-RotatorFunction: ## the Lambda's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)
 	mkdir -p "$(ARTIFACTS_DIR)"
