@@ -1,0 +1,32 @@
+// Package imsemu emulates the Adobe IMS token endpoint (POST /ims/token/v3,
+// the OAuth client-credentials grant) for make run and the tests.
+//
+// A Server is an http.Handler: serve it with httptest or any http.Server.
+//
+//	emu, err := imsemu.New(imsemu.Config{
+//		Clients: map[string]imsemu.Client{
+//			"demo-client": {Secrets: []string{secret}, Scopes: []string{"openid", "AdobeID", "read_organizations"}},
+//		},
+//	})
+//	if err != nil { ... }
+//	ts := httptest.NewServer(emu)
+//	defer ts.Close()
+//	defer emu.Close() // releases requests held by a Hang fault
+//	tokenURL := ts.URL + imsemu.TokenPath
+//
+// It answers like IMS: 200 with {"access_token", "token_type": "bearer",
+// "expires_in": 86399}, or 400 with {"error", "error_description"}; every
+// response carries an X-Debug-Id header. Credentials come as form fields
+// (as IMS wants) or in an HTTP Basic header (RFC 6749 section 2.3.1), not
+// both.
+//
+// Faults replace the normal answer, for testing a client's error handling:
+//
+//	emu.Enqueue(imsemu.Status(503, "2"), imsemu.NotJSON()) // the next two requests, in order
+//	emu.SetFault(imsemu.Hang())                            // every request after the queue runs dry
+//	emu.ClearFault()
+//
+// Requests, Issued and LastRequest tell a test what the client did; they
+// hold no client secret. The server never logs a client secret or a token.
+// Every method is safe for concurrent use.
+package imsemu
