@@ -1,0 +1,70 @@
+package event
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cfn := `{"RequestType":"%s","ResponseURL":"http://127.0.0.1/r","StackId":"arn:s","RequestId":"r1","LogicalResourceId":"FirstToken","ResourceType":"Custom::FirstToken"}`
+	tests := []struct {
+		name, payload string
+		want          Kind
+		wantErr       string
+	}{
+		{"empty object", `{}`, Normal, ""},
+		{"empty payload", ``, Normal, ""},
+		{"null", `null`, Normal, ""},
+		{"force", `{"force": true}`, Force, ""},
+		{"force false", `{"force": false}`, Normal, ""},
+		{"scheduler, detail a string", `{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.scheduler","resources":[],"detail":"{}"}`, Normal, ""},
+		{"rule, detail an object", `{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","resources":[],"detail":{}}`, Normal, ""},
+		{"custom resource create", strings.Replace(cfn, "%s", "Create", 1), CustomResource, ""},
+		{"custom resource delete", strings.Replace(cfn, "%s", "Delete", 1), CustomResource, ""},
+		{"force not a bool", `{"force": "yes"}`, 0, `"force" must be true or false`},
+		{"unknown field", `{"forse": true}`, 0, "unknown field(s) forse"},
+		{"array", `[]`, 0, "not a JSON object"},
+		{"string", `"x"`, 0, "not a JSON object"},
+		{"broken JSON", `{"force":`, 0, "not a JSON object"},
+		{"other source", `{"source":"aws.s3","detail":{}}`, 0, `source "aws.s3"`},
+		{"scheduler detail not an object", `{"source":"aws.scheduler","detail":"[1]"}`, 0, "not a JSON object"},
+		{"scheduled event with a stray field", `{"source":"aws.events","detail":{},"force":true}`, 0, `unknown field "force"`},
+		{"custom resource without ResponseURL", `{"RequestType":"Create","StackId":"s","RequestId":"r","LogicalResourceId":"l"}`, 0, "lacks ResponseURL"},
+		{"custom resource bad type", strings.Replace(cfn, "%s", "Replace", 1), 0, `RequestType "Replace"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.payload))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse() error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Kind != tt.want {
+				t.Fatalf("Parse() = %v, %v; want %v", got.Kind, err, tt.want)
+			}
+			if got.Kind == CustomResource && got.CFN == nil {
+				t.Errorf("Parse().CFN = nil, want the request")
+			}
+		})
+	}
+}
+
+// TestSampleEvents keeps infra/events parseable, as make run sends them.
+func TestSampleEvents(t *testing.T) {
+	want := map[string]Kind{"scheduler.json": Normal, "rule.json": Normal, "empty.json": Normal, "force.json": Force,
+		"cfn-create.json": CustomResource, "cfn-delete.json": CustomResource}
+	for name, kind := range want {
+		b, err := os.ReadFile("../../../infra/events/" + name)
+		if err != nil {
+			t.Errorf("reading sample event: %v", err)
+			continue
+		}
+		got, err := Parse(b)
+		if err != nil || got.Kind != kind {
+			t.Errorf("Parse(%s) = %v, %v; want %v", name, got.Kind, err, kind)
+		}
+	}
+}
