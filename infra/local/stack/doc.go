@@ -1,0 +1,17 @@
+// Package stack wires the local stand-ins together, for make run and the
+// end-to-end tests: moto_server for Secrets Manager, the IMS emulator on a
+// loopback port, the two secrets, and the real rotator bootstrap under the
+// Lambda Runtime Interface Emulator.
+//
+//	st, err := stack.Start(ctx, stack.Config{Progress: os.Stderr})
+//	if err != nil { ... } // names the missing tool, e.g. moto_server
+//	defer st.Close()
+//	res, err := st.InvokeEvent(ctx, "scheduler.json") // a file in infra/events
+//	tok, err := st.StoredToken(ctx)
+//	fmt.Println(tok) // masks the access token
+//
+// The credentials secret holds {"client_id": "demo-client", "client_secret":
+// <random for each Start>}; the token secret starts with no value. Close
+// stops everything Start started, and the kernel stops the child processes
+// if this process dies first.
+package stack
