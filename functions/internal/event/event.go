@@ -70,10 +70,13 @@ type probe struct {
 	ResponseURL string          `json:"ResponseURL"`
 }
 
-// scheduledFields are the fields of an EventBridge event envelope.
-var scheduledFields = map[string]bool{
-	"version": true, "id": true, "detail-type": true, "source": true, "account": true,
-	"time": true, "region": true, "resources": true, "detail": true,
+// isEnvelopeField reports whether name is a field of an EventBridge event envelope.
+func isEnvelopeField(name string) bool {
+	switch name {
+	case "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail":
+		return true
+	}
+	return false
 }
 
 // Parse reads an invocation payload. The error says what was wrong and
@@ -125,7 +128,7 @@ func parseScheduled(fields map[string]json.RawMessage, p probe) (Event, error) {
 		return Event{}, fmt.Errorf("event source %q is not aws.scheduler or aws.events; %s", p.Source, expected)
 	}
 	for k := range fields {
-		if !scheduledFields[k] {
+		if !isEnvelopeField(k) {
 			return Event{}, fmt.Errorf("scheduled event has unknown field %q; %s", k, expected)
 		}
 	}

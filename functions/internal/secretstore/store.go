@@ -29,12 +29,38 @@ type Store struct {
 // New returns a Store that calls sm.
 func New(sm SecretsManager) *Store { return &Store{sm: sm} }
 
+// CallTimeout bounds one Secrets Manager call, the SDK's own retries
+// included; a call also ends callMargin before the caller's deadline, so
+// that a run fails with its own error rather than with Lambda's timeout.
+const (
+	CallTimeout = 10 * time.Second
+	callMargin  = 500 * time.Millisecond
+)
+
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Now().Add(CallTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-callMargin).Before(d) {
+		d = dl.Add(-callMargin)
+	}
+	return context.WithDeadline(ctx, d)
+}
+
+// callError wraps a failed call, saying so when it ran out of time.
+func callError(what, id string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %q: no answer from Secrets Manager in time: %w", what, id, err)
+	}
+	return fmt.Errorf("%s %q: %w", what, id, err)
+}
+
 // ReadCredentials reads the credentials secret: a JSON object whose
 // client_id and client_secret are non-empty strings; other keys are ignored.
 func (s *Store) ReadCredentials(ctx context.Context, id string) (oauthtoken.Credentials, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return oauthtoken.Credentials{}, fmt.Errorf("reading credentials secret %q: %w", id, err)
+		return oauthtoken.Credentials{}, callError("reading credentials secret", id, err)
 	}
 	if out.SecretString == nil {
 		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: holds no SecretString; want JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
@@ -83,6 +109,8 @@ func ParseCredentials(s string) (oauthtoken.Credentials, error) {
 // value, a placeholder or a value that is no valid token is not an error:
 // Current.Problem says which. Errors are failures to read.
 func (s *Store) ReadToken(ctx context.Context, id string) (Current, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
 		var nf *types.ResourceNotFoundException
@@ -91,7 +119,7 @@ func (s *Store) ReadToken(ctx context.Context, id string) (Current, error) {
 			// secret itself is missing, the write says so.
 			return Current{Problem: "the token secret has no value yet"}, nil
 		}
-		return Current{}, fmt.Errorf("reading token secret %q: %w", id, err)
+		return Current{}, callError("reading token secret", id, err)
 	}
 	cur := Current{VersionID: aws.ToString(out.VersionId)}
 	cur.Value, cur.Problem = ParseToken(aws.ToString(out.SecretString))
@@ -140,12 +168,14 @@ func (s *Store) WriteToken(ctx context.Context, id string, v TokenValue) (string
 	if err != nil {
 		return "", fmt.Errorf("encoding token secret value: %w", err)
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	out, err := s.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId:     aws.String(id),
 		SecretString: aws.String(string(body)),
 	})
 	if err != nil {
-		return "", fmt.Errorf("writing token secret %q: %w", id, err)
+		return "", callError("writing token secret", id, err)
 	}
 	return aws.ToString(out.VersionId), nil
 }

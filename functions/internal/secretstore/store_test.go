@@ -140,3 +140,30 @@ func TestTokenRoundTrip(t *testing.T) {
 		t.Errorf("WriteToken(missing secret) error = %v, want one naming it", err)
 	}
 }
+
+// hangingSM never answers until its context ends.
+type hangingSM struct{}
+
+func (hangingSM) GetSecretValue(ctx context.Context, _ *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hangingSM) PutSecretValue(ctx context.Context, _ *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestCallsEndBeforeTheDeadline(t *testing.T) {
+	s := secretstore.New(hangingSM{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := s.ReadCredentials(ctx, "creds")
+	if err == nil || !strings.Contains(err.Error(), `reading credentials secret "creds": no answer from Secrets Manager in time`) {
+		t.Fatalf("ReadCredentials() error = %v, want a timeout naming the secret", err)
+	}
+	if ctx.Err() != nil || time.Since(start) > 1700*time.Millisecond {
+		t.Errorf("ReadCredentials() returned after %v, want it back before the 2 s deadline", time.Since(start))
+	}
+}
