@@ -70,6 +70,7 @@ type Stack struct {
 	Secrets *secretsmanager.Client
 
 	clientSecret string
+	function     rie.Config // how Lambda was started; StartEmulator reuses it
 	imsHTTP      *httptest.Server
 	tempDir      string
 	eventsDir    string
@@ -140,7 +141,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"AWS_EC2_METADATA_DISABLED=true",
 	)
 	env = append(env, cfg.Env...)
-	st.Lambda, err = rie.Start(ctx, rie.Config{RIE: builds.rie, Bootstrap: builds.bootstrap, Env: env, Timeout: FunctionTimeout, Output: cfg.Output})
+	st.function = rie.Config{RIE: builds.rie, Bootstrap: builds.bootstrap, Env: env, Timeout: FunctionTimeout, Output: cfg.Output}
+	st.Lambda, err = rie.Start(ctx, st.function)
 	if err != nil {
 		return nil, err
 	}
