@@ -25,9 +25,10 @@ func main() {
 	handler, err := wire(context.Background(), os.Getenv)
 	if err != nil {
 		// Every invocation then fails with the same clear error, so that the
-		// failure shows where operators look: errors, alarms, the DLQ.
+		// failure shows where operators look: errors, alarms, the DLQ; a
+		// custom-resource Delete still succeeds, so the stack can go.
 		log.Error("rotator not started", "error", err.Error())
-		handler = func(context.Context, json.RawMessage) (rotation.Result, error) { return rotation.Result{}, err }
+		handler = rotation.Unconfigured(err, log)
 	}
 	lambda.Start(handler)
 }

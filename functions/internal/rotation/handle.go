@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
@@ -69,4 +70,31 @@ func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, er
 		log.InfoContext(ctx, "custom resource: reported SUCCESS", "version_id", res.VersionID)
 	}
 	return res, nil
+}
+
+// Unconfigured returns the handler for a function whose setup failed with
+// err: every run fails with err, a custom-resource Create or Update reports
+// FAILED with it, and a custom-resource Delete reports SUCCESS, so that a
+// broken configuration never blocks deleting the stack.
+func Unconfigured(err error, log *slog.Logger) func(context.Context, json.RawMessage) (Result, error) {
+	return func(ctx context.Context, payload json.RawMessage) (Result, error) {
+		ev, perr := event.Parse(payload)
+		if perr != nil || ev.Kind != event.CustomResource {
+			return Result{}, err
+		}
+		physical := ev.CFN.PhysicalResourceID
+		if _, serr := cfn.LambdaWrap(func(context.Context, cfn.Event) (string, map[string]any, error) {
+			if ev.CFN.RequestType == cfn.RequestDelete {
+				return physical, nil, nil
+			}
+			return physical, nil, err
+		})(ctx, *ev.CFN); serr != nil {
+			return Result{}, fmt.Errorf("reporting to CloudFormation's ResponseURL: %w", serr)
+		}
+		log.ErrorContext(ctx, "custom resource answered without a working configuration", "request_type", string(ev.CFN.RequestType), "error", err.Error())
+		if ev.CFN.RequestType == cfn.RequestDelete {
+			return Result{CustomResource: "SUCCESS"}, nil
+		}
+		return Result{CustomResource: "FAILED: " + err.Error()}, nil
+	}
 }
