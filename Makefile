@@ -30,7 +30,8 @@ fuzz: ## run each fuzzer for FUZZTIME (default 1m); a failing input lands in the
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./functions/internal/$$pkg || exit 1; \
 	done
 
-bench: ## benchmarks: the consumer library's cached path and Secrets Manager reads per day beside fixed TTLs
+bench: ## the rotator beside a minimal reference (size, init, latency, RSS, calls; one table), then the Go benchmarks
+	$(GO) run ./infra/bench/cmd/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./functions/...
 
 build-RotatorFunction: ## the Lambda's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)

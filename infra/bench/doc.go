@@ -1,0 +1,17 @@
+// Package bench measures the rotator beside a minimal reference rotator
+// (infra/bench/reference) in one run, for make bench: bootstrap size and
+// zip, cold-start init under the Lambda Runtime Interface Emulator, warm
+// rotation latency split into Secrets Manager, IMS and own time, peak RSS,
+// calls per run, and the consumer library's cached path. It prints one
+// Markdown table with each figure's budget from issue 6.
+//
+//	rep, err := bench.Run(ctx, bench.Config{Progress: os.Stderr})
+//	if err != nil { ... }
+//	fmt.Print(rep.Table())
+//
+// It starts moto_server, the IMS emulator and the emulators itself, and
+// stops them all before Run returns. Secrets Manager time is measured by a
+// timing reverse proxy in front of moto_server and IMS time by a timing
+// wrapper around the IMS emulator's handler; own time is the invocation's
+// round trip minus both.
+package bench
