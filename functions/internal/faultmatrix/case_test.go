@@ -1,0 +1,220 @@
+package faultmatrix
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/local/faultproxy"
+	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
+)
+
+// outcome is what a run did, as the table states it.
+type outcome string
+
+const (
+	rotated outcome = "rotated"
+	retried outcome = "retried to success"
+	noOp    outcome = "no-op"
+	failed  outcome = "failed with a clear error"
+)
+
+// stored is the token secret's value before the case's first run. Every
+// case starts from a valid token, so that "untouched" can be checked.
+type stored int
+
+const (
+	storedOld     stored = iota // valid, 2 h old: a normal run (REFRESH_AFTER 1h) replaces it
+	storedFresh                 // valid, 10 min old: a normal run leaves it
+	storedExpired               // issued 25 h ago, expired 1 h ago
+	storedFuture                // issued_at 2 h ahead of the clock (skew)
+)
+
+func (s stored) String() string {
+	switch s {
+	case storedFresh:
+		return "stored token 10 min old"
+	case storedExpired:
+		return "stored token expired 1 h ago"
+	case storedFuture:
+		return "stored issued_at 2 h in the future"
+	}
+	return "stored token 2 h old"
+}
+
+// call is a Secrets Manager call of a run.
+type call int
+
+const (
+	readCredentials call = iota + 1
+	readToken
+	writeToken
+)
+
+func (c call) String() string {
+	switch c {
+	case readCredentials:
+		return "the credentials read (GetSecretValue)"
+	case readToken:
+		return "the stored-token read (GetSecretValue)"
+	case writeToken:
+		return "the write after the fetch (PutSecretValue)"
+	}
+	return fmt.Sprintf("call(%d)", int(c))
+}
+
+// none stands for zero in count fields whose zero value means "not checked".
+const none = -1
+
+// Event payloads.
+const (
+	scheduled = `{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.scheduler","resources":["arn:aws:scheduler:us-east-1:123456789012:schedule/default/tokenrotator"],"detail":"{}"}`
+	forced    = `{"force": true}`
+)
+
+// credentialsPlaceholder, as an env value, stands for the credentials secret's id.
+const credentialsPlaceholder = "{credentials}"
+
+// matrixCase is one row of the matrix. The zero value of every field but
+// name, area, want and sees means "no fault there, nothing more checked".
+type matrixCase struct {
+	name string
+	// area is where the fault is: IMS, Secrets Manager, event, config or clock.
+	area string
+
+	// ims are answers queued at the token endpoint, one per request;
+	// imsEvery answers every request after them.
+	ims      []imsemu.Fault
+	imsEvery *imsemu.Fault
+	// redirect answers every token request with this redirect status,
+	// pointing at another server, which must get no request.
+	redirect int
+	// tls serves the token endpoint over https with an untrusted certificate.
+	tls bool
+
+	// sm, if set, is the Secrets Manager fault, at smAt, for the first
+	// smTimes matching calls (0: every one).
+	sm      *faultproxy.Fault
+	smAt    call
+	smTimes int
+
+	// env overrides the function's environment; "" unsets a variable and
+	// credentialsPlaceholder stands for the credentials secret's id.
+	env map[string]string
+	// stored is the token secret's value before the first run.
+	stored stored
+	// event is the payload; empty means a Scheduler event.
+	event string
+	// deliveries is how many times the event is delivered; 0 means 1.
+	deliveries int
+
+	// want is the outcome of each delivery.
+	want []outcome
+	// sees is what the operator sees: fragments, separated by " … ", that
+	// appear in this order in the error or, for a run that succeeds, in
+	// the log lines, rendered "LEVEL message: reason". Secret ids read
+	// app/credentials and app/token, the token endpoint $TOKEN_URL.
+	sees string
+	// tokenRequests is how many requests the token endpoint must get in
+	// all; 0 means not checked, none means zero.
+	tokenRequests int
+	// noRequest says no call at all may reach Secrets Manager or the token endpoint.
+	noRequest bool
+	// minTook is the least time the first delivery must take (Retry-After honoured).
+	minTook time.Duration
+	// gap, if set, says which invariant the production code breaks in this
+	// case, and how. The case then passes only while the gap is there, so
+	// that fixing it forces the mark, and the table, to be updated.
+	gap string
+}
+
+// payload returns the case's event.
+func (c matrixCase) payload() string {
+	if c.event == "" {
+		return scheduled
+	}
+	return c.event
+}
+
+// times returns how many deliveries the case makes.
+func (c matrixCase) times() int { return max(c.deliveries, 1) }
+
+// injected describes the case's faults and setup for the table.
+func (c matrixCase) injected() string {
+	var parts []string
+	for _, name := range sortedKeys(c.env) {
+		switch v := c.env[name]; v {
+		case "":
+			parts = append(parts, name+" unset")
+		case credentialsPlaceholder:
+			parts = append(parts, name+" = CREDENTIALS_SECRET_ID")
+		default:
+			parts = append(parts, fmt.Sprintf("%s=%s", name, v))
+		}
+	}
+	if c.stored != storedOld {
+		parts = append(parts, c.stored.String())
+	}
+	if c.event == forced {
+		parts = append(parts, `event {"force": true}`)
+	}
+	if c.times() > 1 {
+		parts = append(parts, fmt.Sprintf("the same Scheduler event delivered %d times", c.times()))
+	}
+	var ims []string
+	for _, f := range c.ims {
+		ims = append(ims, f.Name)
+	}
+	switch len(ims) {
+	case 0:
+	case 1:
+		parts = append(parts, ims[0]+" to the first request")
+	default:
+		parts = append(parts, strings.Join(ims, ", then ")+fmt.Sprintf(" to the first %d requests", len(ims)))
+	}
+	if c.imsEvery != nil {
+		parts = append(parts, c.imsEvery.Name+" to every request")
+	}
+	if c.redirect != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d redirect to another host", c.redirect))
+	}
+	if c.tls {
+		parts = append(parts, "TOKEN_URL https, certificate not trusted")
+	}
+	if c.sm != nil {
+		n := "every"
+		if c.smTimes == 1 {
+			n = "the first"
+		} else if c.smTimes > 1 {
+			n = fmt.Sprintf("the first %d", c.smTimes)
+		}
+		parts = append(parts, fmt.Sprintf("%s on %s try of %s", c.sm, n, c.smAt))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// expected renders want, and the gap if any, for the table.
+func (c matrixCase) expected() string {
+	var s []string
+	for _, o := range c.want {
+		s = append(s, string(o))
+	}
+	out := strings.Join(s, ", then ")
+	switch {
+	case c.minTook > 0:
+		out += fmt.Sprintf(", after at least %s", c.minTook)
+	case c.noRequest:
+		out += "; no request sent"
+	case c.redirect != 0:
+		out += "; the redirect target got no request"
+	case c.tls:
+		out += "; no token request sent"
+	}
+	if c.gap != "" {
+		out += " — **invariant broken:** " + c.gap
+	}
+	return out
+}

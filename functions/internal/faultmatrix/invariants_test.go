@@ -1,0 +1,209 @@
+package faultmatrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
+)
+
+// invariants returns how the record breaks the invariants that hold in
+// every case; a gap case is expected to break some.
+func invariants(rec record) []string {
+	var bad []string
+	for i, d := range rec.deliveries {
+		at := fmt.Sprintf("delivery %d: ", i+1)
+		for _, v := range d.stateViolations() {
+			bad = append(bad, at+v)
+		}
+		if d.putsOut > 1 {
+			bad = append(bad, fmt.Sprintf("%s%d PutSecretValue calls reached Secrets Manager, want at most 1", at, d.putsOut))
+		}
+		if d.ctxErr != nil || d.took >= deadline {
+			bad = append(bad, fmt.Sprintf("%sthe run returned after %s, at or past its %s deadline (context: %v)", at, d.took.Round(time.Millisecond), deadline, d.ctxErr))
+		}
+		if d.err != nil && !ownError(d.err) {
+			bad = append(bad, at+"the error is a bare context error, not the rotator's own: "+redact(d.err.Error(), rec))
+		}
+		if d.panicked != "" {
+			bad = append(bad, at+"panic: "+redact(d.panicked, rec))
+		}
+	}
+	bad = append(bad, leaks(rec)...)
+	return bad
+}
+
+// ownError reports whether err says what the rotator was doing: a deadline
+// may be its cause (a bounded call), but not the whole message.
+func ownError(err error) bool {
+	msg := err.Error()
+	for _, bare := range []error{context.DeadlineExceeded, context.Canceled} {
+		if strings.HasPrefix(msg, bare.Error()) || (errors.Is(err, bare) && msg == bare.Error()) {
+			return false
+		}
+	}
+	return strings.TrimSpace(msg) != ""
+}
+
+// stateViolations checks the token secret after a delivery: a complete,
+// valid token; untouched by a run that wrote nothing; after a write, the
+// token just issued, one new version, the old one as AWSPREVIOUS.
+func (d delivery) stateViolations() []string {
+	var bad []string
+	v, problem := secretstore.ParseToken(d.after.value)
+	switch {
+	case problem != "":
+		bad = append(bad, "AWSCURRENT is no valid token: "+problem)
+	case v.ClientID != clientID || v.Scope != scope:
+		bad = append(bad, fmt.Sprintf("AWSCURRENT is for client %q, scope %q; want %q, %q", v.ClientID, v.Scope, clientID, scope))
+	}
+	if d.err != nil || !d.res.Rotated {
+		if d.after.current != d.before.current || d.after.value != d.before.value || d.after.versions != d.before.versions {
+			bad = append(bad, fmt.Sprintf("a run that wrote nothing changed the secret: version %s -> %s, %d -> %d versions",
+				d.before.current, d.after.current, d.before.versions, d.after.versions))
+		}
+		return bad
+	}
+	if d.after.versions != d.before.versions+1 || d.after.previous != d.before.current || d.after.current != d.res.VersionID {
+		bad = append(bad, fmt.Sprintf("after a rotation: %d -> %d versions, AWSPREVIOUS %s (want %s), AWSCURRENT %s (result says %s)",
+			d.before.versions, d.after.versions, d.after.previous, d.before.current, d.after.current, d.res.VersionID))
+	}
+	if len(d.issued) == 0 || v.AccessToken != d.issued[len(d.issued)-1].AccessToken {
+		bad = append(bad, fmt.Sprintf("AWSCURRENT is not the last token issued during the run (%d issued)", len(d.issued)))
+	}
+	if !v.Expiry.After(time.Now()) {
+		bad = append(bad, "the stored token has already expired")
+	}
+	return bad
+}
+
+// leaks returns where the client secret or a token shows up: logs,
+// metrics, errors, results, panics.
+func leaks(rec record) []string {
+	secrets := []string{clientSecret, rec.seeded}
+	secrets = append(secrets, rec.faultTok...)
+	for _, i := range rec.issued {
+		secrets = append(secrets, i.AccessToken)
+	}
+	texts := map[string]string{"logs": rec.logs, "metrics": rec.metrics}
+	for i, d := range rec.deliveries {
+		res, _ := json.Marshal(d.res)
+		texts[fmt.Sprintf("delivery %d result", i+1)] = string(res) + fmt.Sprintf(" %+v %#v", d.res, d.res)
+		if d.err != nil {
+			texts[fmt.Sprintf("delivery %d error", i+1)] = d.err.Error() + fmt.Sprintf(" %+v %#v", d.err, d.err)
+		}
+		texts[fmt.Sprintf("delivery %d panic", i+1)] = d.panicked
+	}
+	var bad []string
+	for where, text := range texts {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				bad = append(bad, fmt.Sprintf("secret material (%d chars) leaked in the %s", len(s), where))
+			}
+		}
+	}
+	return bad
+}
+
+// expectations returns how the record differs from what the case says:
+// outcomes, what the operator sees, request counts, timing.
+func expectations(c matrixCase, rec record) []string {
+	var bad []string
+	if len(rec.deliveries) != len(c.want) {
+		return []string{fmt.Sprintf("deliveries = %d, want %d", len(rec.deliveries), len(c.want))}
+	}
+	for i, d := range rec.deliveries {
+		if got := d.outcome(); got != c.want[i] {
+			bad = append(bad, fmt.Sprintf("delivery %d outcome = %s, want %s (error: %s)", i+1, got, c.want[i], errText(d.err, rec)))
+		}
+	}
+	if text := seen(rec); !inOrder(text, c.sees) {
+		bad = append(bad, fmt.Sprintf("operator sees %q, want the fragments %q", text, c.sees))
+	}
+	switch {
+	case c.tokenRequests == none && rec.requests != 0:
+		bad = append(bad, fmt.Sprintf("token requests = %d, want 0", rec.requests))
+	case c.tokenRequests > 0 && rec.requests != c.tokenRequests:
+		bad = append(bad, fmt.Sprintf("token requests = %d, want %d", rec.requests, c.tokenRequests))
+	}
+	if c.noRequest && (rec.calls != 0 || rec.requests != 0) {
+		bad = append(bad, fmt.Sprintf("Secrets Manager calls = %d, token requests = %d; want none", rec.calls, rec.requests))
+	}
+	if rec.elsewhere != 0 {
+		bad = append(bad, fmt.Sprintf("requests at the redirect target = %d, want 0", rec.elsewhere))
+	}
+	if took := rec.deliveries[0].took; took < c.minTook {
+		bad = append(bad, fmt.Sprintf("run took %s, want at least %s", took.Round(time.Millisecond), c.minTook))
+	}
+	return bad
+}
+
+// seen is what the operator sees: the errors, then the log lines rendered
+// "LEVEL message: reason", with the case's ids and URLs made canonical.
+func seen(rec record) string {
+	var parts []string
+	for _, d := range rec.deliveries {
+		if d.err != nil {
+			parts = append(parts, errText(d.err, rec))
+		}
+	}
+	for line := range strings.SplitSeq(rec.logs, "\n") {
+		var l struct{ Level, Msg, Reason string }
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		s := l.Level + " " + l.Msg
+		if l.Reason != "" {
+			s += ": " + l.Reason
+		}
+		parts = append(parts, redact(s, rec))
+	}
+	return strings.Join(parts, " | ")
+}
+
+func errText(err error, rec record) string {
+	if err == nil {
+		return "none"
+	}
+	return redact(err.Error(), rec)
+}
+
+// redact makes the case's own ids and URLs canonical and joins lines; it
+// also hides secret material, so that a failure message never shows any.
+func redact(s string, rec record) string {
+	pairs := []string{"\n", " "}
+	for _, p := range [][2]string{
+		{rec.credsID, "app/credentials"}, {rec.tokenID, "app/token"}, {rec.tokenURL, "$TOKEN_URL"},
+		{rec.elseURL, "https://elsewhere.example"}, {rec.proxyURL, "$AWS_ENDPOINT_URL"},
+		{clientSecret, "[SECRET]"}, {rec.seeded, "[SECRET]"},
+	} {
+		if p[0] != "" {
+			pairs = append(pairs, p[0], p[1])
+		}
+	}
+	for _, tok := range rec.faultTok {
+		pairs = append(pairs, tok, "[SECRET]")
+	}
+	for _, i := range rec.issued {
+		if i.AccessToken != "" {
+			pairs = append(pairs, i.AccessToken, "[SECRET]")
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// inOrder reports whether the " … "-separated fragments appear in text in order.
+func inOrder(text, fragments string) bool {
+	for f := range strings.SplitSeq(fragments, " … ") {
+		i := strings.Index(text, f)
+		if i < 0 {
+			return false
+		}
+		text = text[i+len(f):]
+	}
+	return true
+}

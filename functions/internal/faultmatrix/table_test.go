@@ -1,0 +1,152 @@
+package faultmatrix
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the fault table in README.md from the case list")
+
+const (
+	beginMarker = "<!-- faults:begin -->"
+	endMarker   = "<!-- faults:end -->"
+)
+
+// table renders the case list as the README's Markdown table.
+func table(list []matrixCase) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- generated from functions/internal/faultmatrix/cases_test.go by its tests (-update): do not edit -->\n\n")
+	b.WriteString("| where | case | injected fault | outcome | what the operator sees |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, c := range list {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(c.area), cell(c.name), cell(c.injected()), cell(c.expected()), code(c.sees))
+	}
+	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL.\n", len(list))
+	return b.String()
+}
+
+// cell escapes what would end a table cell.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// code renders s as a code span inside a table cell.
+func code(s string) string {
+	fence := "`"
+	if strings.Contains(s, "`") {
+		fence = "``"
+	}
+	return fence + cell(s) + fence
+}
+
+// moduleRoot returns the nearest directory above the working directory
+// that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// splitREADME returns the README around the text between the markers.
+func splitREADME(readme []byte) (head, block, tail []byte, err error) {
+	b := bytes.Index(readme, []byte(beginMarker))
+	e := bytes.Index(readme, []byte(endMarker))
+	if b < 0 || e < b {
+		return nil, nil, nil, fmt.Errorf("README.md lacks %s ... %s in that order", beginMarker, endMarker)
+	}
+	b += len(beginMarker)
+	return readme[:b], readme[b:e], readme[e:], nil
+}
+
+func TestFaultTableInREADME(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, block, tail, err := splitREADME(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\n" + table(cases())
+	if *update {
+		out := append(append(append([]byte(nil), head...), want...), tail...)
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote the fault table in %s: %d lines", path, strings.Count(want, "\n"))
+		return
+	}
+	if got := string(block); got != want {
+		gotLines, wantLines := strings.Split(got, "\n"), strings.Split(want, "\n")
+		for i := range max(len(gotLines), len(wantLines)) {
+			g, w := line(gotLines, i), line(wantLines, i)
+			if g != w {
+				t.Fatalf("README.md fault table differs from the case list at line %d:\n got: %s\nwant: %s\nrun: go test ./functions/internal/faultmatrix -run TestFaultTableInREADME -update", i+1, g, w)
+			}
+		}
+	}
+}
+
+func line(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(none)"
+}
+
+func TestSplitREADME(t *testing.T) {
+	tests := []struct {
+		name, in, wantBlock string
+		wantErr             bool
+	}{
+		{"both markers", "a\n" + beginMarker + "\nold\n" + endMarker + "\nb", "\nold\n", false},
+		{"empty block", beginMarker + endMarker, "", false},
+		{"no end", beginMarker + "x", "", true},
+		{"reversed", endMarker + beginMarker, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head, block, tail, err := splitREADME([]byte(tt.in))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("splitREADME() error = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got := string(block); got != tt.wantBlock {
+				t.Errorf("block = %q, want %q", got, tt.wantBlock)
+			}
+			if got := string(head) + string(block) + string(tail); got != tt.in {
+				t.Errorf("head+block+tail = %q, want %q", got, tt.in)
+			}
+		})
+	}
+}
+
+func TestCell(t *testing.T) {
+	if got, want := code("a|b`c"), "``a\\|b`c``"; got != want {
+		t.Errorf("code() = %q, want %q", got, want)
+	}
+}
