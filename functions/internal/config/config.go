@@ -62,7 +62,8 @@ type Config struct {
 	TokenSecretID string
 	// TokenURL is the OAuth2 token endpoint: https, or http on a loopback host.
 	TokenURL string
-	// Scope is sent as is in the form field "scope" (IMS wants commas).
+	// Scope is sent as is in the form field "scope": comma-separated for
+	// IMS, space-separated for most other providers.
 	Scope string
 	// TokenAuth says where the client credentials go in the token request.
 	TokenAuth TokenAuth
@@ -105,8 +106,10 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := checkTokenURL(cfg.TokenURL); err != nil {
 		bad(EnvTokenURL, "%v", err)
 	}
-	if i := strings.IndexFunc(cfg.Scope, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }); i >= 0 {
-		bad(EnvScope, "must not contain spaces or control characters (IMS joins scopes with commas), found %q at byte %d", cfg.Scope[i], i)
+	// Spaces are allowed: IMS joins scopes with commas, most other providers
+	// with spaces, and the value is sent as is.
+	if i := strings.IndexFunc(cfg.Scope, unicode.IsControl); i >= 0 {
+		bad(EnvScope, "must not contain control characters, found %q at byte %d", cfg.Scope[i], i)
 	}
 	switch cfg.TokenAuth {
 	case AuthBody, AuthBasic:

@@ -29,14 +29,14 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadAcceptsEverySetting(t *testing.T) {
 	m := base()
 	m[EnvTokenURL] = "http://127.0.0.1:8443/ims/token/v3"
-	m[EnvScope] = "openid,AdobeID"
+	m[EnvScope] = "openid email" // space-separated, as most providers want
 	m[EnvTokenAuth] = "basic"
 	m[EnvRefreshAfter] = "90m"
 	got, err := Load(env(m))
 	if err != nil {
 		t.Fatalf("Load() error = %v", err)
 	}
-	if got.TokenURL != m[EnvTokenURL] || got.Scope != "openid,AdobeID" || got.TokenAuth != AuthBasic || got.RefreshAfter != 90*time.Minute {
+	if got.TokenURL != m[EnvTokenURL] || got.Scope != "openid email" || got.TokenAuth != AuthBasic || got.RefreshAfter != 90*time.Minute {
 		t.Errorf("Load() = %+v, want the settings given", got)
 	}
 }
@@ -53,7 +53,7 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"relative URL", EnvTokenURL, "/ims/token/v3", "absolute URL"},
 		{"user info", EnvTokenURL, "https://user:pw@example.com/token", "user information"},
 		{"not a URL", EnvTokenURL, "https://exa mple.com/%zz", "not a URL"},
-		{"space in scope", EnvScope, "openid AdobeID", "spaces"},
+		{"newline in scope", EnvScope, "openid\nAdobeID", "control characters"},
 		{"unknown auth", EnvTokenAuth, "header", `"header" is not one of`},
 		{"not a duration", EnvRefreshAfter, "an hour", "not a Go duration"},
 		{"zero duration", EnvRefreshAfter, "0s", "above zero"},

@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func (c matrixCase) injected() string {
 		case credentialsPlaceholder:
 			parts = append(parts, name+" = CREDENTIALS_SECRET_ID")
 		default:
-			parts = append(parts, fmt.Sprintf("%s=%s", name, v))
+			parts = append(parts, fmt.Sprintf("%s=%s", name, strings.Trim(strconv.Quote(v), `"`)))
 		}
 	}
 	if c.stored != storedOld {

@@ -138,7 +138,7 @@ func cases() []matrixCase {
 		{config.EnvTokenSecretID, credentialsPlaceholder, "TOKEN_SECRET_ID: must name another secret than CREDENTIALS_SECRET_ID"},
 		{config.EnvTokenURL, "http://ims.example/ims/token/v3", `TOKEN_URL: "http://ims.example/ims/token/v3": https is required`},
 		{config.EnvTokenURL, "ims-na1.adobelogin.com/ims/token/v3", "TOKEN_URL: \"ims-na1.adobelogin.com/ims/token/v3\" is not an absolute URL with a host"},
-		{config.EnvScope, "openid AdobeID", "SCOPE: must not contain spaces or control characters"},
+		{config.EnvScope, "openid\nAdobeID", "SCOPE: must not contain control characters"},
 		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body" or "basic"`},
 		{config.EnvRefreshAfter, "soon", `REFRESH_AFTER: "soon" is not a Go duration`},
 		{config.EnvRefreshAfter, "0s", `REFRESH_AFTER: "0s" must be above zero`},
