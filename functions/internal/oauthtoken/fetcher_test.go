@@ -337,3 +337,13 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchSendsASpaceSeparatedScopeAsIs(t *testing.T) {
+	h := newHarness(t, Config{Scope: "openid email"}, ok)
+	if _, err := h.f.Fetch(context.Background(), goodCreds); err != nil {
+		t.Fatalf("Fetch() error = %v", err)
+	}
+	if got := h.ep.forms[0]; !strings.HasSuffix(got, "&scope=openid+email") {
+		t.Errorf("form = %q, want scope=openid+email", got)
+	}
+}
