@@ -3,12 +3,12 @@ package tokensecret_test
 import (
 	"bytes"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/tokensecret"
 	"github.com/tokenrotator/tokenrotator/functions/tokensecret/tokensecrettest"
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 // sentinel is an access token no output of the package may contain.
@@ -17,36 +17,18 @@ const sentinel = "SENTINEL-ACCESS-TOKEN-7f3a"
 // start is the fake clock's first reading in every test.
 var start = time.Date(2026, 11, 28, 16, 0, 0, 0, time.UTC)
 
-// logBuffer collects log output for the redaction checks.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // fixture is a Source over a fake client and clock, logging to a buffer
 // that the test checks for the sentinel at cleanup.
 type fixture struct {
 	src   *tokensecret.Source
 	sm    *tokensecrettest.Client
 	clock *tokensecrettest.Clock
-	logs  *logBuffer
+	logs  *syncbuf.Buffer
 }
 
 func newFixture(t *testing.T, cfg tokensecret.Config) *fixture {
 	t.Helper()
-	f := &fixture{sm: tokensecrettest.NewClient(), clock: tokensecrettest.NewClock(start), logs: &logBuffer{}}
+	f := &fixture{sm: tokensecrettest.NewClient(), clock: tokensecrettest.NewClock(start), logs: &syncbuf.Buffer{}}
 	cfg.SecretID = "adobe-token"
 	if cfg.Client == nil && !cfg.Extension {
 		cfg.Client = f.sm
@@ -74,7 +56,7 @@ func (f *fixture) put(access string) tokensecret.Token {
 }
 
 // newTestLogger logs everything, as JSON, to w.
-func newTestLogger(w *logBuffer) *slog.Logger {
+func newTestLogger(w *syncbuf.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/tokensecret"
 	"github.com/tokenrotator/tokenrotator/functions/tokensecret/tokensecrettest"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 // countingClient counts the reads that reach Secrets Manager, and can be
@@ -57,7 +58,7 @@ func newMotoSecret(t *testing.T, srv *motoserver.Server, id string) *motoSecret 
 		t.Fatalf("CreateSecret: %v", err)
 	}
 	m := &motoSecret{sm: sm, count: &countingClient{next: sm}, clock: tokensecrettest.NewClock(start), id: id}
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	src, err := tokensecret.New(tokensecret.Config{SecretID: id, Client: m.count, Now: m.clock.Now, Logger: newTestLogger(logs)})
 	if err != nil {
 		t.Fatal(err)

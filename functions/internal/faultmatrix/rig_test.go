@@ -1,7 +1,6 @@
 package faultmatrix
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/faultproxy"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 const (
@@ -60,8 +59,8 @@ type rig struct {
 	elsewhere atomic.Int32 // requests at the redirect target
 
 	seeded   secretstore.TokenValue
-	logs     syncBuffer
-	metrics  syncBuffer
+	logs     syncbuf.Buffer
+	metrics  syncbuf.Buffer
 	closers  []func()
 	faultTok []string // access tokens inside injected malformed answers
 }
@@ -249,22 +248,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// syncBuffer is a bytes.Buffer that handlers write from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package rotation_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 const (
@@ -40,7 +40,7 @@ type stack struct {
 	sm   *secretsmanager.Client
 	ims  *imsemu.Server
 	r    *rotation.Rotator
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func newStack(t *testing.T, tokenValue *string) *stack {
@@ -53,7 +53,7 @@ func newStack(t *testing.T, tokenValue *string) *stack {
 	srv := httptest.NewServer(ims)
 	t.Cleanup(srv.Close)
 	t.Cleanup(ims.Close)
-	s := &stack{t: t, sm: secretsmanager.NewFromConfig(moto.AWSConfig()), ims: ims, logs: &syncBuffer{}}
+	s := &stack{t: t, sm: secretsmanager.NewFromConfig(moto.AWSConfig()), ims: ims, logs: &syncbuf.Buffer{}}
 	s.create(credsID, aws.String(`{"client_id":"`+clientID+`","client_secret":"`+sentinelSecret+`"}`))
 	s.create(tokenID, tokenValue)
 	cfg, err := config.Load(func(k string) string {
@@ -376,21 +376,4 @@ func redact(m map[string]any) map[string]any {
 	}
 	out["access_token"] = "[hidden]"
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 const (
@@ -23,9 +24,9 @@ const (
 )
 
 // newServer starts an emulator with one client and a log buffer.
-func newServer(t *testing.T) (*imsemu.Server, *httptest.Server, *syncBuffer) {
+func newServer(t *testing.T) (*imsemu.Server, *httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	emu, err := imsemu.New(imsemu.Config{
 		Clients: map[string]imsemu.Client{
 			clientID: {Secrets: []string{secret, secret2}, Scopes: []string{"openid", "AdobeID", "read_organizations"}},
@@ -323,22 +324,4 @@ func TestConcurrentRequests(t *testing.T) {
 	if got := len(emu.Issued()); got != n {
 		t.Errorf("len(Issued()) = %d, want %d", got, n)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 // InvokePath is the emulator's invocation endpoint.
@@ -53,7 +55,7 @@ type Emulator struct {
 
 	client *http.Client
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	waited chan struct{}
 	once   sync.Once
 }
@@ -74,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("starting the emulator: %w", err)
 	}
 	addr, api := "127.0.0.1:"+strconv.Itoa(ports[0]), "127.0.0.1:"+strconv.Itoa(ports[1])
-	out := &lockedBuffer{tee: cfg.Output}
+	out := &syncbuf.Buffer{Tee: cfg.Output}
 	cmd := exec.Command(cfg.RIE, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = environment(cfg)
@@ -222,26 +224,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-// lockedBuffer collects output from several writers, and copies it to tee.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	b   bytes.Buffer
-	tee io.Writer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tee != nil {
-		_, _ = b.tee.Write(p)
-	}
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.b.Bytes()...)
 }

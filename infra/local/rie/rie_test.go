@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
 func TestParseFunctionError(t *testing.T) {
@@ -77,7 +79,7 @@ func TestInitDuration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Emulator{out: &lockedBuffer{}}
+			e := &Emulator{out: &syncbuf.Buffer{}}
 			e.out.Write([]byte(tt.output))
 			got, ok := e.InitDuration()
 			if got != tt.want || ok != tt.wantOK {
