@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -330,15 +331,9 @@ func classify(err error, secret string, status int, tooLarge bool, maxBody int64
 
 // unwrapURL drops *url.Error's "Post URL:" prefix, keeping the cause.
 func unwrapURL(err error) error {
-	type unwrapper interface{ Unwrap() error }
-	var ue interface {
-		error
-		Timeout() bool
-	}
-	if errors.As(err, &ue) {
-		if u, ok := ue.(unwrapper); ok && u.Unwrap() != nil {
-			return u.Unwrap()
-		}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
 	}
 	return err
 }
