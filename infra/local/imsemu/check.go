@@ -11,51 +11,141 @@ import (
 	"strings"
 )
 
-// oauthError is an OAuth error answer: its error code and description.
-type oauthError struct {
-	code, description string
+// reason is why a token request is refused, before a profile words it.
+type reason int
+
+const (
+	badContentType reason = iota
+	badForm               // detail: the parse error
+	missingGrant
+	otherGrant        // detail: the grant type
+	authMethodRefused // detail: "client_secret_basic" or "client_secret_post"
+	credentialsTwice
+	missingClientID
+	unknownClient // detail: the client id
+	missingSecret // detail: the client id
+	wrongSecret   // detail: the client id
+	missingField  // detail: the field's name
+	missingScope
+	badScopeShape   // detail: the scope
+	scopeNotAllowed // detail: the values not allowed, comma-joined
+)
+
+// refusalCase is a reason with its detail.
+type refusalCase struct {
+	reason reason
+	detail string
 }
 
-// check validates a token request as IMS does, in IMS's order: the form,
-// the grant type, the client id, the client secret, the scope.
-func (s *Server) check(req Request, creds credentials, parseErr error) *oauthError {
+// refusal is a worded refusal: the HTTP status, the OAuth error and its
+// description.
+type refusal struct {
+	status      int
+	code        string
+	description string
+	// aadsts is Entra's error number (AADSTSnnn), zero elsewhere.
+	aadsts int
+}
+
+// check validates a token request in IMS's order: the form, the grant type,
+// the client's authentication, the client id, the client secret, the
+// required fields, the scope. It returns nil when the request is good.
+func (s *Server) check(req Request, creds credentials, parseErr error) *refusalCase {
+	refuse := func(r reason, detail string) *refusalCase { return &refusalCase{r, detail} }
 	mt, _, _ := mime.ParseMediaType(req.ContentType)
 	if mt != "application/x-www-form-urlencoded" {
-		return &oauthError{"invalid_request", "Content-Type must be application/x-www-form-urlencoded"}
+		return refuse(badContentType, "")
 	}
 	if parseErr != nil {
-		return &oauthError{"invalid_request", parseErr.Error()}
+		return refuse(badForm, parseErr.Error())
 	}
 	grant := req.Form.Get("grant_type")
 	switch {
 	case grant == "":
-		return &oauthError{"invalid_request", "missing grant_type parameter"}
+		return refuse(missingGrant, "")
 	case grant != "client_credentials":
-		return &oauthError{"unsupported_grant_type", fmt.Sprintf("unsupported grant_type %q", grant)}
+		return refuse(otherGrant, grant)
+	case creds.inHeader && s.profile.Auth&AuthBasic == 0:
+		return refuse(authMethodRefused, "client_secret_basic")
+	case req.SecretInForm && s.profile.Auth&AuthBody == 0:
+		return refuse(authMethodRefused, "client_secret_post")
 	case creds.inForm && creds.inHeader:
-		return &oauthError{"invalid_request", "client credentials in both the Authorization header and the body"}
+		return refuse(credentialsTwice, "")
 	case creds.id == "":
-		return &oauthError{"invalid_request", "missing client_id parameter"}
+		return refuse(missingClientID, "")
 	}
 	s.mu.Lock()
 	client, ok := s.clients[creds.id]
 	s.mu.Unlock()
 	switch {
 	case !ok:
-		return &oauthError{"invalid_client", "invalid client_id parameter"}
+		return refuse(unknownClient, creds.id)
 	case creds.secret == "":
-		return &oauthError{"invalid_request", "missing client_secret parameter"}
+		return refuse(missingSecret, creds.id)
 	case !secretMatches(client.Secrets, creds.secret):
-		return &oauthError{"invalid_client", "invalid client_secret parameter"}
+		return refuse(wrongSecret, creds.id)
 	}
-	scope := req.Form.Get("scope")
+	for _, f := range s.profile.Require {
+		if req.Form.Get(f) == "" {
+			return refuse(missingField, f)
+		}
+	}
+	return s.checkScope(req.Form.Get("scope"), client.Scopes)
+}
+
+// checkScope applies the profile's scope rules and the client's allowed
+// scopes.
+func (s *Server) checkScope(scope string, allowed []string) *refusalCase {
 	if scope == "" {
-		return &oauthError{"invalid_request", "missing scope parameter"}
+		if s.profile.ScopeRequired {
+			return &refusalCase{missingScope, ""}
+		}
+		return nil
 	}
-	if bad := unknownScopes(scope, client.Scopes); len(bad) > 0 {
-		return &oauthError{"invalid_scope", fmt.Sprintf("invalid scope (%s)", strings.Join(bad, ","))}
+	values := splitScope(scope, s.profile.ScopeSeparator)
+	if sfx := s.profile.ScopeSuffix; sfx != "" && (len(values) != 1 || !strings.HasSuffix(values[0], sfx)) {
+		return &refusalCase{badScopeShape, scope}
+	}
+	if bad := unknownScopes(values, allowed); len(bad) > 0 {
+		return &refusalCase{scopeNotAllowed, strings.Join(bad, ",")}
 	}
 	return nil
+}
+
+// imsRefusal words a refusal as IMS does, always with HTTP 400.
+func imsRefusal(c refusalCase) refusal {
+	r := func(code, description string) refusal {
+		return refusal{status: http.StatusBadRequest, code: code, description: description}
+	}
+	switch c.reason {
+	case badContentType:
+		return r("invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+	case badForm:
+		return r("invalid_request", c.detail)
+	case missingGrant:
+		return r("invalid_request", "missing grant_type parameter")
+	case otherGrant:
+		return r("unsupported_grant_type", fmt.Sprintf("unsupported grant_type %q", c.detail))
+	case authMethodRefused:
+		return r("invalid_client", fmt.Sprintf("client authentication method %s is not allowed", c.detail))
+	case credentialsTwice:
+		return r("invalid_request", "client credentials in both the Authorization header and the body")
+	case missingClientID:
+		return r("invalid_request", "missing client_id parameter")
+	case unknownClient:
+		return r("invalid_client", "invalid client_id parameter")
+	case missingSecret:
+		return r("invalid_request", "missing client_secret parameter")
+	case wrongSecret:
+		return r("invalid_client", "invalid client_secret parameter")
+	case missingField:
+		return r("invalid_request", fmt.Sprintf("missing %s parameter", c.detail))
+	case missingScope:
+		return r("invalid_request", "missing scope parameter")
+	case badScopeShape, scopeNotAllowed:
+		return r("invalid_scope", fmt.Sprintf("invalid scope (%s)", c.detail))
+	}
+	return r("invalid_request", "invalid request")
 }
 
 // secretMatches compares in constant time against every valid secret.
@@ -67,15 +157,27 @@ func secretMatches(valid []string, got string) bool {
 	return match == 1
 }
 
-// unknownScopes returns the comma-separated scopes not in allowed; an empty
-// allowed list allows every scope.
-func unknownScopes(scope string, allowed []string) []string {
+// splitScope splits a scope field on sep, trimming spaces; an empty sep
+// splits on spaces.
+func splitScope(scope, sep string) []string {
+	if sep == "" {
+		return strings.Fields(scope)
+	}
+	var out []string
+	for sc := range strings.SplitSeq(scope, sep) {
+		out = append(out, strings.TrimSpace(sc))
+	}
+	return out
+}
+
+// unknownScopes returns the values not in allowed; an empty allowed list
+// allows every scope.
+func unknownScopes(values, allowed []string) []string {
 	if len(allowed) == 0 {
 		return nil
 	}
 	var bad []string
-	for sc := range strings.SplitSeq(scope, ",") {
-		sc = strings.TrimSpace(sc)
+	for _, sc := range values {
 		if !slices.Contains(allowed, sc) {
 			bad = append(bad, sc)
 		}

@@ -1,5 +1,8 @@
 // Package imsemu emulates the Adobe IMS token endpoint (POST /ims/token/v3,
-// the OAuth client-credentials grant) for make run and the tests.
+// the OAuth client-credentials grant) for make run and the tests, and, with
+// a Profile, the token endpoints of other providers (Auth0, Entra ID v1 and
+// v2, Cognito, Okta, Keycloak, Salesforce) as their documentation describes
+// them.
 //
 // A Server is an http.Handler: serve it with httptest or any http.Server.
 //
@@ -19,6 +22,20 @@
 // response carries an X-Debug-Id header. Credentials come as form fields
 // (as IMS wants) or in an HTTP Basic header (RFC 6749 section 2.3.1), not
 // both.
+//
+// Another provider's endpoint, answering on its own path:
+//
+//	p, _ := imsemu.ProfileNamed("entra-v2")
+//	emu, err := imsemu.New(imsemu.Config{Profile: p, Clients: clients})
+//	...
+//	tokenURL := ts.URL + strings.ReplaceAll(emu.Path(), "{tenant}", "my-tenant")
+//
+// Each profile checks what the provider documents (Auth0's audience, Entra
+// v2's single "/.default" scope, Okta's client_secret_basic, ...) and
+// answers in its shape (Entra v1's string numbers, Salesforce's answer
+// without expires_in, JWT access tokens whose exp claim matches the
+// lifetime). Config.FormAnswer and Config.OmitExpiresIn vary any profile's
+// answer.
 //
 // Faults replace the normal answer, for testing a client's error handling:
 //

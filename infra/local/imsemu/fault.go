@@ -199,3 +199,10 @@ func Hang() Fault {
 func ConnectionReset() Fault {
 	return Fault{Name: "connection reset", Reset: true}
 }
+
+// EntraThrottled answers as Microsoft Entra does when it throttles: HTTP
+// 429 with Retry-After: 60 and a plain-text body, not JSON.
+func EntraThrottled() Fault {
+	return Fault{Name: "entra throttled", Status: http.StatusTooManyRequests, RetryAfter: "60",
+		ContentType: "text/plain", Body: []byte("Too Many Requests")}
+}

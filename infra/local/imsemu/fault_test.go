@@ -187,3 +187,47 @@ func TestCloseReleasesHang(t *testing.T) {
 		t.Fatalf("request still held 5s after Close, want it released")
 	}
 }
+
+func TestEntraThrottled(t *testing.T) {
+	emu, ts, _ := newProfileServer(t, "entra-v2", imsemu.Config{})
+	emu.Enqueue(imsemu.EntraThrottled())
+	target := ts.URL + fill(emu.Path())
+	a := post(t, ts.Client(), target, bodyCreds("scope", "api://a/.default"), nil)
+	if a.status != http.StatusTooManyRequests {
+		t.Errorf("status = %d, want 429", a.status)
+	}
+	if got := a.header.Get("Retry-After"); got != "60" {
+		t.Errorf("Retry-After = %q, want 60", got)
+	}
+	if got := a.header.Get("Content-Type"); got != "text/plain" {
+		t.Errorf("Content-Type = %q, want text/plain", got)
+	}
+	if got := string(a.body); got != "Too Many Requests" {
+		t.Errorf("body = %q, want Too Many Requests", got)
+	}
+	if got := len(emu.Issued()); got != 0 {
+		t.Errorf("len(Issued()) = %d, want 0", got)
+	}
+	if next := post(t, ts.Client(), target, bodyCreds("scope", "api://a/.default"), nil); next.status != 200 {
+		t.Errorf("after the fault: status %d, want 200", next.status)
+	}
+}
+
+func TestFaultsUnderProfiles(t *testing.T) {
+	emu, ts, _ := newProfileServer(t, "keycloak", imsemu.Config{})
+	emu.Enqueue(imsemu.Status(503, "1"), imsemu.SlowHeaders(0))
+	target := ts.URL + fill(emu.Path())
+	if a := post(t, ts.Client(), target, bodyCreds(), nil); a.status != 503 {
+		t.Errorf("first status = %d, want 503", a.status)
+	}
+	if a := post(t, ts.Client(), target, bodyCreds(), nil); a.status != 200 || a.decoded["refresh_expires_in"] != 0.0 {
+		t.Errorf("second answer: status %d body %s, want Keycloak's token answer", a.status, a.body)
+	}
+	if got := emu.Requests(); got != 2 {
+		t.Errorf("Requests() = %d, want 2", got)
+	}
+	emu.ResetCounters()
+	if got, n := emu.Requests(), len(emu.Issued()); got != 0 || n != 0 {
+		t.Errorf("after ResetCounters: Requests() = %d, len(Issued()) = %d, want 0, 0", got, n)
+	}
+}

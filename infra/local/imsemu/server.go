@@ -1,11 +1,10 @@
 package imsemu
 
 import (
+	"crypto/rand"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -14,7 +13,8 @@ import (
 // TokenPath is the path of the token endpoint, as on IMS.
 const TokenPath = "/ims/token/v3"
 
-// DefaultExpiresIn is the token lifetime IMS announces, in seconds.
+// DefaultExpiresIn is the token lifetime IMS announces, in seconds, and that
+// of a Profile whose ExpiresIn is zero.
 const DefaultExpiresIn = 86399
 
 // MaxSecrets is how many client secrets a client can hold at once, as on
@@ -38,9 +38,20 @@ type Client struct {
 type Config struct {
 	// Clients maps client ids to clients. More can be added with SetClient.
 	Clients map[string]Client
-	// ExpiresIn is the expires_in of issued tokens, in seconds; zero means
-	// DefaultExpiresIn.
+	// Profile is the provider whose token endpoint the server plays; the
+	// zero value means the IMS profile.
+	Profile Profile
+	// ExpiresIn is the lifetime of issued tokens, in seconds: their
+	// expires_in and their exp claim; zero means the profile's ExpiresIn.
 	ExpiresIn int64
+	// FormAnswer makes the server answer form-encoded (Content-Type
+	// application/x-www-form-urlencoded, every value a string) instead of
+	// JSON, token answers and refusals alike; faults keep their bodies.
+	FormAnswer bool
+	// OmitExpiresIn leaves expires_in out of token answers, for testing a
+	// client's fallback on the JWT exp claim. Other lifetime fields (Entra's
+	// ext_expires_in and expires_on) stay.
+	OmitExpiresIn bool
 	// Logger receives one line per request (status, client id, debug id,
 	// fault), never a secret or a token; nil means no logging.
 	Logger *slog.Logger
@@ -73,28 +84,18 @@ func (i Issued) LogValue() slog.Value {
 		slog.String("debug_id", i.DebugID), slog.Int("access_token_len", len(i.AccessToken)))
 }
 
-// Request is what a client sent, without its secret.
-type Request struct {
-	// Method and ContentType are the request's.
-	Method      string
-	ContentType string
-	// Form is the parsed body with client_secret removed.
-	Form url.Values
-	// BasicAuth reports whether an Authorization: Basic header came; its
-	// user (the client id) is in BasicUser, its password nowhere.
-	BasicAuth bool
-	BasicUser string
-	// SecretInForm reports whether the body held a client_secret field.
-	SecretInForm bool
-}
-
 // Server is the emulated token endpoint. Create it with New.
 type Server struct {
-	logger    *slog.Logger
-	now       func() time.Time
-	expiresIn int64
-	done      chan struct{}
-	closeOnce sync.Once
+	logger        *slog.Logger
+	now           func() time.Time
+	profile       Profile
+	dialect       dialect
+	key           []byte // signs JWTs
+	expiresIn     int64
+	formAnswer    bool
+	omitExpiresIn bool
+	done          chan struct{}
+	closeOnce     sync.Once
 
 	mu       sync.Mutex
 	clients  map[string]Client
@@ -106,15 +107,25 @@ type Server struct {
 }
 
 // New returns a Server for cfg. It fails when a client has no secret or
-// more than MaxSecrets.
+// more than MaxSecrets, or when the profile's path is not a valid pattern.
 func New(cfg Config) (*Server, error) {
-	s := &Server{
-		logger:    cfg.Logger,
-		now:       cfg.Now,
-		expiresIn: cfg.ExpiresIn,
-		done:      make(chan struct{}),
-		clients:   map[string]Client{},
+	profile, err := cfg.Profile.resolve()
+	if err != nil {
+		return nil, err
 	}
+	s := &Server{
+		logger:        cfg.Logger,
+		now:           cfg.Now,
+		profile:       profile,
+		dialect:       dialectFor(profile.Name),
+		key:           make([]byte, 32),
+		expiresIn:     cfg.ExpiresIn,
+		formAnswer:    cfg.FormAnswer,
+		omitExpiresIn: cfg.OmitExpiresIn,
+		done:          make(chan struct{}),
+		clients:       map[string]Client{},
+	}
+	_, _ = rand.Read(s.key)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -122,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.expiresIn == 0 {
-		s.expiresIn = DefaultExpiresIn
+		s.expiresIn = profile.ExpiresIn
 	}
 	for id, c := range cfg.Clients {
 		if err := s.SetClient(id, c); err != nil {
@@ -158,6 +169,13 @@ func (s *Server) RemoveClient(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.clients, id)
+}
+
+// Path returns the token path pattern of the server's profile, such as
+// "/{tenant}/oauth2/v2.0/token": the caller replaces each {placeholder}
+// with any one path segment to build a token URL.
+func (s *Server) Path() string {
+	return s.profile.Path
 }
 
 // Requests returns how many requests reached the token path.
@@ -202,11 +220,12 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.done) })
 }
 
-// ServeHTTP answers POST TokenPath; other paths get 404, other methods 405.
+// ServeHTTP answers POST on any path matching the profile's Path; other
+// paths get 404, other methods 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	debugID := newDebugID()
 	w.Header().Set("X-Debug-Id", debugID)
-	if r.URL.Path != TokenPath {
+	if !matchPath(s.profile.Path, r.URL.Path) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 		return
 	}
@@ -234,22 +253,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log(r, status, clientOf(req), debugID, "")
 }
 
-// answer validates the request and writes the IMS answer, trickling the
-// body when trickle is above zero. It records an issued token before
+// answer validates the request and writes the profile's answer, trickling
+// the body when trickle is above zero. It records an issued token before
 // writing it, and returns the status.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, creds credentials, parseErr error, debugID string, trickle time.Duration) int {
-	oauthErr := s.check(req, creds, parseErr)
-	if oauthErr != nil {
-		writeError(w, http.StatusBadRequest, oauthErr.code, oauthErr.description)
-		return http.StatusBadRequest
+	if c := s.check(req, creds, parseErr); c != nil {
+		return s.refuse(w, r, *c, debugID)
 	}
-	tok := Issued{AccessToken: newToken(), ClientID: creds.id, Scope: req.Form.Get("scope"), DebugID: debugID, IssuedAt: s.now()}
+	g := grant{clientID: creds.id, scope: req.Form.Get("scope"), form: req.Form, now: s.now(), lifetime: s.expiresIn}
+	g.token = s.accessToken(g)
+	tok := Issued{AccessToken: g.token, ClientID: g.clientID, Scope: g.scope, DebugID: debugID, IssuedAt: g.now}
 	s.mu.Lock()
 	s.issued = append(s.issued, tok)
 	s.mu.Unlock()
-	body := fmt.Sprintf(`{"access_token":%q,"token_type":"bearer","expires_in":%d}`, tok.AccessToken, s.expiresIn)
-	s.writeBody(w, r, http.StatusOK, jsonType, []byte(body), trickle)
+	fields := s.dialect.answer(g)
+	if s.omitExpiresIn {
+		fields = without(fields, "expires_in")
+	}
+	ctype, body := s.encode(fields)
+	s.writeBody(w, r, http.StatusOK, ctype, body, trickle)
 	return http.StatusOK
+}
+
+// refuse words c as the profile does, writes it and returns its status.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, c refusalCase, debugID string) int {
+	ref := imsRefusal(c)
+	if s.dialect.refuse != nil {
+		ref = s.dialect.refuse(c)
+	}
+	layout := oauthErrorBody
+	if s.dialect.errorBody != nil {
+		layout = s.dialect.errorBody
+	}
+	ctype, body := s.encode(layout(ref, debugID, s.now()))
+	s.writeBody(w, r, ref.status, ctype, body, 0)
+	return ref.status
+}
+
+// accessToken makes the token for g: a JWT or an opaque string, as the
+// profile says.
+func (s *Server) accessToken(g grant) string {
+	if s.profile.JWT {
+		var extra []field
+		if s.dialect.claims != nil {
+			extra = s.dialect.claims(g)
+		}
+		return jwt(s.key, "imsemu/"+s.profile.Name, g, extra)
+	}
+	if s.dialect.opaque != nil {
+		return s.dialect.opaque()
+	}
+	return newToken()
+}
+
+// encode lays fields out as JSON, or form-encoded under FormAnswer.
+func (s *Server) encode(fields []field) (contentType string, body []byte) {
+	if s.formAnswer {
+		return formType, encodeForm(fields)
+	}
+	return jsonType, encodeJSON(fields)
 }
 
 // nextFault pops the queue, or else returns the sticky fault. s.mu is held.
@@ -266,65 +328,9 @@ func (s *Server) nextFault() (Fault, bool) {
 }
 
 func (s *Server) log(r *http.Request, status int, clientID, debugID, fault string) {
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "client_id", clientID, "debug_id", debugID}
+	attrs := []any{"profile", s.profile.Name, "method", r.Method, "path", r.URL.Path, "status", status, "client_id", clientID, "debug_id", debugID}
 	if fault != "" {
 		attrs = append(attrs, "fault", fault)
 	}
-	s.logger.Info("ims token request", attrs...)
-}
-
-// credentials are the client's id and secret, from the form or the
-// Basic header. They never leave the request's handling.
-type credentials struct {
-	id, secret       string
-	inForm, inHeader bool
-}
-
-// readRequest parses the form and the Basic header into a Request that
-// holds no secret, and the credentials.
-func readRequest(r *http.Request) (Request, credentials, error) {
-	req := Request{Method: r.Method, ContentType: r.Header.Get("Content-Type"), Form: url.Values{}}
-	var creds credentials
-	if user, pass, ok := basicAuth(r); ok {
-		req.BasicAuth, req.BasicUser = true, user
-		creds = credentials{id: user, secret: pass, inHeader: true}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
-	if err != nil {
-		return req, creds, fmt.Errorf("reading the body: %w", err)
-	}
-	if len(body) > maxForm {
-		return req, creds, fmt.Errorf("body larger than %d bytes", maxForm)
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return req, creds, fmt.Errorf("body is not form-encoded")
-	}
-	if form.Has("client_secret") {
-		req.SecretInForm = true
-		creds.inForm = true
-		creds.secret = form.Get("client_secret")
-		form.Del("client_secret")
-	}
-	if form.Has("client_id") {
-		creds.inForm = true
-		creds.id = form.Get("client_id")
-	}
-	req.Form = form
-	return req, creds, nil
-}
-
-func clientOf(req Request) string {
-	if id := req.Form.Get("client_id"); id != "" {
-		return id
-	}
-	return req.BasicUser
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
+	s.logger.Info("token request", attrs...)
 }

@@ -1,11 +1,13 @@
-// Command ims-emulator serves the Adobe IMS token endpoint emulator
-// (package imsemu) on a loopback port, for trying the rotator or a consumer
-// by hand.
+// Command ims-emulator serves the token endpoint emulator (package imsemu)
+// on a loopback port, for trying the rotator or a consumer by hand: Adobe
+// IMS by default, or another provider's endpoint with -provider.
 //
 //	IMS_EMULATOR_CLIENT_SECRET=... go run ./infra/local/cmd/ims-emulator -client-id demo-client
+//	IMS_EMULATOR_CLIENT_SECRET=... go run ./infra/local/cmd/ims-emulator -client-id demo-client -provider entra-v2
 //
-// It prints the token URL, logs one line per request (never a secret or a
-// token), and stops on SIGINT or SIGTERM.
+// It prints the token URL (a {placeholder} in it stands for any one path
+// segment), logs one line per request (never a secret or a token), and
+// stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -33,18 +35,26 @@ const (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ims-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, getenv func(string) string, out io.Writer) error {
+// run serves until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("ims-emulator", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	clientID := fs.String("client-id", getenv(envClientID), "the registered client id (default $"+envClientID+")")
 	secret := fs.String("client-secret", "", "the client secret (default $"+envClientSecret+"; prefer the variable, flags show in ps)")
 	scopes := fs.String("scopes", "", "comma-separated scopes the client may ask for; empty allows any")
+	provider := fs.String("provider", "ims", "the token endpoint to play: "+strings.Join(profileNames(), ", "))
+	expiresIn := fs.Int64("expires-in", 0, "lifetime of issued tokens in seconds; 0 means the provider's default")
+	formAnswer := fs.Bool("form", false, "answer form-encoded instead of JSON")
+	omitExpiresIn := fs.Bool("omit-expires-in", false, "leave expires_in out of token answers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,12 +64,23 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	if *clientID == "" || *secret == "" {
 		return fmt.Errorf("a client id and a client secret are needed: -client-id or $%s, -client-secret or $%s", envClientID, envClientSecret)
 	}
+	profile, ok := imsemu.ProfileNamed(*provider)
+	if !ok {
+		return fmt.Errorf("unknown -provider %q, want one of %s", *provider, strings.Join(profileNames(), ", "))
+	}
 	client := imsemu.Client{Secrets: []string{*secret}}
 	if *scopes != "" {
 		client.Scopes = strings.Split(*scopes, ",")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	emu, err := imsemu.New(imsemu.Config{Clients: map[string]imsemu.Client{*clientID: client}, Logger: log})
+	emu, err := imsemu.New(imsemu.Config{
+		Clients:       map[string]imsemu.Client{*clientID: client},
+		Profile:       profile,
+		ExpiresIn:     *expiresIn,
+		FormAnswer:    *formAnswer,
+		OmitExpiresIn: *omitExpiresIn,
+		Logger:        log,
+	})
 	if err != nil {
 		return err
 	}
@@ -68,10 +89,8 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "IMS emulator for client %q: http://%s%s\n", *clientID, l.Addr(), imsemu.TokenPath)
+	fmt.Fprintf(out, "%s token endpoint emulator for client %q: http://%s%s\n", profile.Name, *clientID, l.Addr(), emu.Path())
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(l) }()
 	select {
@@ -86,4 +105,12 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+func profileNames() []string {
+	var names []string
+	for _, p := range imsemu.Profiles() {
+		names = append(names, p.Name)
+	}
+	return names
 }

@@ -1,0 +1,80 @@
+package imsemu
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// Request is what a client sent, without its secret.
+type Request struct {
+	// Method and ContentType are the request's.
+	Method      string
+	ContentType string
+	// Form is the parsed body with client_secret removed.
+	Form url.Values
+	// BasicAuth reports whether an Authorization: Basic header came; its
+	// user (the client id) is in BasicUser, its password nowhere.
+	BasicAuth bool
+	BasicUser string
+	// SecretInForm reports whether the body held a client_secret field.
+	SecretInForm bool
+}
+
+// credentials are the client's id and secret, from the form or the
+// Basic header. They never leave the request's handling.
+type credentials struct {
+	id, secret       string
+	inForm, inHeader bool
+}
+
+// readRequest parses the form and the Basic header into a Request that
+// holds no secret, and the credentials.
+func readRequest(r *http.Request) (Request, credentials, error) {
+	req := Request{Method: r.Method, ContentType: r.Header.Get("Content-Type"), Form: url.Values{}}
+	var creds credentials
+	if user, pass, ok := basicAuth(r); ok {
+		req.BasicAuth, req.BasicUser = true, user
+		creds = credentials{id: user, secret: pass, inHeader: true}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
+	if err != nil {
+		return req, creds, fmt.Errorf("reading the body: %w", err)
+	}
+	if len(body) > maxForm {
+		return req, creds, fmt.Errorf("body larger than %d bytes", maxForm)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return req, creds, fmt.Errorf("body is not form-encoded")
+	}
+	if form.Has("client_secret") {
+		req.SecretInForm = true
+		creds.inForm = true
+		creds.secret = form.Get("client_secret")
+		form.Del("client_secret")
+	}
+	if form.Has("client_id") {
+		creds.inForm = true
+		creds.id = form.Get("client_id")
+	}
+	req.Form = form
+	return req, creds, nil
+}
+
+func clientOf(req Request) string {
+	if id := req.Form.Get("client_id"); id != "" {
+		return id
+	}
+	return req.BasicUser
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
