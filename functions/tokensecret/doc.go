@@ -54,8 +54,10 @@
 //
 // If the API answers 401, Transport reports the token as rejected, which
 // makes the Source read the secret again past its cache, and sends the
-// request once more with the new token (when its body can be sent again).
-// Code that does not use Transport can do the same with Source.Reject.
+// request once more with the new token when its body can be sent again. A
+// request with a one-shot body (a streamed upload) gets its 401 back, but
+// the next request carries the new token. Code that does not use Transport
+// can do the same with Source.Reject.
 //
 // Source also implements oauth2.TokenSource, for code built on
 // golang.org/x/oauth2 (which sets only the Authorization header).

@@ -12,12 +12,16 @@ const maxDrain = 64 << 10
 
 // Transport is an http.RoundTripper for Adobe APIs. It sets
 // "Authorization: Bearer <token>" and "x-api-key: <client id>" on each
-// request from Source. When the API answers 401 Unauthorized, it reports the
-// token as rejected (Source.Reject, which reads the secret again past the
-// cache) and, if that yields a different token and the request body can be
-// sent again (no body, or GetBody set, as http.NewRequest does for
-// in-memory bodies), sends the request once more. Otherwise the 401 is
-// returned as is.
+// request from Source.
+//
+// When the API answers 401 Unauthorized, Transport always reports the token
+// as rejected (Source.Reject, which reads the secret again past the Source's
+// cache, at most once per Config.RetryInterval for one token), so that later
+// requests carry the new token. If that yields a different token and the
+// request body can be sent again (no body, or GetBody set, as
+// http.NewRequest does for in-memory bodies), it sends the request once more
+// with it. Otherwise the 401 response is returned as is, body unread: a
+// one-shot body, such as a streamed upload, is never sent twice.
 //
 // Transport never modifies the caller's request; it sends clones.
 type Transport struct {
@@ -43,13 +47,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("getting token for %s %s: %w", req.Method, req.URL.Redacted(), err)
 	}
 	resp, err := t.base().RoundTrip(authorized(req, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable(req) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 
+	// Report the rejection whether or not the request can be resent, so
+	// that the next request does not carry the refused token too.
 	fresh, err := t.Source.Reject(ctx, tok)
-	if err != nil || fresh.AccessToken == tok.AccessToken {
-		return resp, nil // nothing better to try: hand back the 401
+	if err != nil || fresh.AccessToken == tok.AccessToken || !replayable(req) {
+		return resp, nil // nothing better to try, or no way to: hand back the 401
 	}
 	retry := authorized(req, fresh)
 	if req.GetBody != nil {

@@ -95,7 +95,7 @@ func TestTransportRetriesOnceAfter401(t *testing.T) {
 	}{
 		{"GET, new token: one re-read, one retry", nil, false, true, 2, 2, 200},
 		{"POST with replayable body: one retry with the same body", func() io.Reader { return strings.NewReader("payload") }, false, true, 2, 2, 200},
-		{"POST with a one-shot body: no retry", func() io.Reader { return io.MultiReader(strings.NewReader("payload")) }, true, true, 1, 1, 401},
+		{"POST with a one-shot body: one re-read, no retry", func() io.Reader { return io.MultiReader(strings.NewReader("payload")) }, true, true, 1, 2, 401},
 		{"secret unchanged: one re-read, no retry", nil, false, false, 1, 2, 401},
 	}
 	for _, tt := range tests {
@@ -194,3 +194,43 @@ type readCloser struct {
 }
 
 func (r readCloser) Close() error { r.close(); return nil }
+
+func TestTransportRejectsTokenEvenWhenItCannotResend(t *testing.T) {
+	f := newFixture(t, tokensecret.Config{})
+	f.put(sentinel) // the token the API has revoked
+	a := newAPI(t, "token-2")
+	client := &http.Client{Transport: &tokensecret.Transport{Source: f.src}}
+	if _, err := f.src.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.put("token-2")
+
+	// A streamed upload: its body can be read only once.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, a.URL, io.MultiReader(strings.NewReader("payload")))
+	req.GetBody = nil
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("Do() error = %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading the 401 body: %v", err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "Oauth token is not valid") {
+		t.Errorf("response = %d %q, want the API's 401 with its body", resp.StatusCode, body)
+	}
+	if hits, _, _ := a.stats(); hits != 1 || f.sm.Reads() != 2 {
+		t.Errorf("API hits, secret reads = %d, %d; want 1 (no resend), 2 (one re-read)", hits, f.sm.Reads())
+	}
+
+	// The next request carries the new token, without another read.
+	resp, err = client.Get(a.URL)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || f.sm.Reads() != 2 {
+		t.Errorf("next request: status, secret reads = %d, %d; want 200, 2", resp.StatusCode, f.sm.Reads())
+	}
+}
