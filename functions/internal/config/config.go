@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 )
 
 // The environment variables the rotator reads.
@@ -29,6 +31,8 @@ const (
 	EnvScope               = "SCOPE"
 	EnvTokenAuth           = "TOKEN_AUTH"
 	EnvRefreshAfter        = "REFRESH_AFTER"
+	EnvTokenParams         = "TOKEN_PARAMS"
+	EnvTokenLifetime       = "TOKEN_LIFETIME"
 )
 
 // Defaults for the optional variables.
@@ -51,7 +55,8 @@ const (
 
 // Names returns every variable Load reads, in a fixed order.
 func Names() []string {
-	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter}
+	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter,
+		EnvTokenParams, EnvTokenLifetime}
 }
 
 // Config is the rotator's validated configuration.
@@ -67,8 +72,29 @@ type Config struct {
 	Scope string
 	// TokenAuth says where the client credentials go in the token request.
 	TokenAuth TokenAuth
-	// RefreshAfter is the age from which a normal run replaces the stored token.
+	// RefreshAfter is the age from which a normal run replaces the stored
+	// token; a quarter of the token's lifetime, when shorter, wins (see
+	// package rotation).
 	RefreshAfter time.Duration
+	// TokenParams holds the extra form fields of the token request (such as
+	// audience or resource) in canonical form: url.Values.Encode, keys
+	// sorted, repeated keys in their given order. Empty means none. The
+	// token secret stores it, so that a run can tell a token made with
+	// other fields. Params decodes it.
+	TokenParams string
+	// TokenLifetime is the lifetime assumed for a token whose answer has
+	// neither expires_in nor a JWT access token with exp; zero means such
+	// an answer is refused.
+	TokenLifetime time.Duration
+}
+
+// Params returns TokenParams decoded, nil when there are none.
+func (c Config) Params() url.Values {
+	if c.TokenParams == "" {
+		return nil
+	}
+	v, _ := url.ParseQuery(c.TokenParams) // Load checked it
+	return v
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -127,10 +153,63 @@ func Load(getenv func(string) string) (Config, error) {
 			cfg.RefreshAfter = d
 		}
 	}
+	if v := get(EnvTokenParams, ""); v != "" {
+		params, err := parseTokenParams(v)
+		if err != nil {
+			bad(EnvTokenParams, "%v", err)
+		} else {
+			cfg.TokenParams = params.Encode()
+		}
+	}
+	if v := get(EnvTokenLifetime, ""); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(EnvTokenLifetime, "%q is not a Go duration such as 1h or 90m", v)
+		case d < oauthtoken.MinLifetime || d > oauthtoken.MaxLifetime:
+			bad(EnvTokenLifetime, "%q is outside %s to %s, the lifetimes this rotator keeps fresh", v, oauthtoken.MinLifetime, oauthtoken.MaxLifetime)
+		default:
+			cfg.TokenLifetime = d
+		}
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// reservedParams are the form fields the rotator sets itself: TOKEN_PARAMS
+// may not replace them, so that the credentials and the grant always come
+// from where they are configured.
+var reservedParams = []string{"grant_type", "client_id", "client_secret", "scope"}
+
+// parseTokenParams parses TOKEN_PARAMS, a URL query string such as
+// "audience=https://api.example.com/" (a key may repeat). It refuses a
+// reserved field, an empty key and control characters, raw or escaped.
+func parseTokenParams(raw string) (url.Values, error) {
+	if i := strings.IndexFunc(raw, unicode.IsControl); i >= 0 {
+		return nil, fmt.Errorf("must not contain control characters, found %q at byte %d", raw[i], i)
+	}
+	params, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("is not a URL query string such as audience=https://api.example.com/ (%v)", err)
+	}
+	for key, values := range params {
+		if key == "" {
+			return nil, errors.New("has a field without a name; want name=value pairs joined with &")
+		}
+		for _, r := range reservedParams {
+			if strings.EqualFold(key, r) {
+				return nil, fmt.Errorf("must not set %q: the rotator sets it (scope comes from %s, the client from the credentials secret)", key, EnvScope)
+			}
+		}
+		for _, s := range append([]string{key}, values...) {
+			if strings.ContainsFunc(s, unicode.IsControl) {
+				return nil, fmt.Errorf("field %q must not contain control characters once decoded", key)
+			}
+		}
+	}
+	return params, nil
 }
 
 // checkTokenURL accepts an absolute https URL, or http on a loopback host

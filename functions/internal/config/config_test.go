@@ -58,6 +58,19 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"not a duration", EnvRefreshAfter, "an hour", "not a Go duration"},
 		{"zero duration", EnvRefreshAfter, "0s", "above zero"},
 		{"negative duration", EnvRefreshAfter, "-1h", "above zero"},
+		{"params set client_secret", EnvTokenParams, "audience=a&client_secret=x", `must not set "client_secret"`},
+		{"params set client_id", EnvTokenParams, "client_id=other", `must not set "client_id"`},
+		{"params set grant_type", EnvTokenParams, "grant_type=password", `must not set "grant_type"`},
+		{"params set scope", EnvTokenParams, "scope=openid", `must not set "scope"`},
+		{"params set Scope in another case", EnvTokenParams, "Scope=openid", `must not set "Scope"`},
+		{"params with a raw newline", EnvTokenParams, "audience=a\nb", "control characters"},
+		{"params with an escaped newline", EnvTokenParams, "audience=a%0Ab", "control characters once decoded"},
+		{"params with a bad escape", EnvTokenParams, "audience=%zz", "not a URL query string"},
+		{"params with a semicolon", EnvTokenParams, "audience=a;resource=b", "not a URL query string"},
+		{"params with an empty name", EnvTokenParams, "=x", "without a name"},
+		{"lifetime not a duration", EnvTokenLifetime, "2 hours", "not a Go duration"},
+		{"lifetime 10 minutes", EnvTokenLifetime, "10m", "outside 15m0s to 168h0m0s"},
+		{"lifetime 8 days", EnvTokenLifetime, "192h", "outside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +99,43 @@ func TestLoadNamesEveryBadVariableAtOnce(t *testing.T) {
 	}
 }
 
+func TestLoadTokenParams(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"audience=https://api.example.com/", "audience=https%3A%2F%2Fapi.example.com%2F"},
+		{"resource=b&audience=a", "audience=a&resource=b"},
+		{"resource=x&resource=a", "resource=x&resource=a"},
+		{"organization=org_1&audience=https%3A%2F%2Fapi%2F", "audience=https%3A%2F%2Fapi%2F&organization=org_1"},
+	}
+	for _, tt := range tests {
+		m := base()
+		m[EnvTokenParams] = tt.in
+		got, err := Load(env(m))
+		if err != nil {
+			t.Fatalf("Load(TOKEN_PARAMS=%s) error = %v", tt.in, err)
+		}
+		if got.TokenParams != tt.want {
+			t.Errorf("Load(TOKEN_PARAMS=%s).TokenParams = %q, want %q", tt.in, got.TokenParams, tt.want)
+		}
+		if got.Params().Encode() != tt.want {
+			t.Errorf("Params() = %q, want %q", got.Params().Encode(), tt.want)
+		}
+	}
+	if p := (Config{}).Params(); p != nil {
+		t.Errorf("Params() of no TOKEN_PARAMS = %v, want nil", p)
+	}
+}
+
+func TestLoadTokenLifetime(t *testing.T) {
+	for in, want := range map[string]time.Duration{"15m": 15 * time.Minute, "2h": 2 * time.Hour, "168h": 7 * 24 * time.Hour} {
+		m := base()
+		m[EnvTokenLifetime] = in
+		got, err := Load(env(m))
+		if err != nil || got.TokenLifetime != want {
+			t.Errorf("Load(TOKEN_LIFETIME=%s) = %v, %v; want %v", in, got.TokenLifetime, err, want)
+		}
+	}
+}
+
 func TestLoopbackHostsMayUseHTTP(t *testing.T) {
 	for _, u := range []string{"http://localhost:1/t", "http://127.0.0.1:1/t", "http://127.9.9.9/t", "http://[::1]:1/t"} {
 		m := base()
@@ -98,7 +148,7 @@ func TestLoopbackHostsMayUseHTTP(t *testing.T) {
 
 func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
-	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER"
+	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER,TOKEN_PARAMS,TOKEN_LIFETIME"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}

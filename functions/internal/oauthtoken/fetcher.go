@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -29,9 +28,6 @@ const (
 	// DefaultMaxBody caps a response body: a token larger than a Secrets
 	// Manager value (64 KiB) could not be stored anyway.
 	DefaultMaxBody = 64 << 10
-	// MaxLifetime is the longest expires_in accepted; anything longer is
-	// taken for a broken endpoint rather than stored for years.
-	MaxLifetime = 7 * 24 * time.Hour
 	// minAttempt is the least time worth starting an attempt with.
 	minAttempt = time.Second
 )
@@ -45,6 +41,12 @@ type Config struct {
 	Scope string
 	// Basic sends the credentials in a Basic header instead of the form body.
 	Basic bool
+	// Params are extra form fields (audience, resource, ...). Callers keep
+	// grant_type, client_id, client_secret and scope out of them.
+	Params url.Values
+	// Lifetime is assumed for an answer with neither expires_in nor a JWT
+	// access token carrying exp; zero means such an answer is refused.
+	Lifetime time.Duration
 	// Transport carries the requests; nil means a transport built here with
 	// bounded dial, TLS handshake and header waits. TLS is always verified.
 	Transport http.RoundTripper
@@ -197,10 +199,11 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.D
 	rec := &attempt{base: f.cfg.Transport, limit: f.cfg.MaxBody}
 	hc := &http.Client{Transport: rec, CheckRedirect: refuseRedirect}
 	cc := clientcredentials.Config{
-		ClientID:     creds.ClientID,
-		ClientSecret: creds.ClientSecret,
-		TokenURL:     f.cfg.TokenURL,
-		AuthStyle:    oauth2.AuthStyleInParams,
+		ClientID:       creds.ClientID,
+		ClientSecret:   creds.ClientSecret,
+		TokenURL:       f.cfg.TokenURL,
+		EndpointParams: f.cfg.Params,
+		AuthStyle:      oauth2.AuthStyleInParams,
 	}
 	if f.cfg.Basic {
 		cc.AuthStyle = oauth2.AuthStyleInHeader
@@ -224,7 +227,7 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.D
 		}
 		return Token{}, e
 	}
-	tok, verr := check(raw, received)
+	tok, verr := check(raw, received, f.cfg.Lifetime)
 	if verr != nil {
 		verr.StatusCode = status
 		verr.DebugID = scrub(debugID, creds.ClientSecret)
@@ -235,8 +238,8 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.D
 }
 
 // check validates a response the oauth2 package accepted: a bearer token
-// with a positive, sane expires_in.
-func check(raw *oauth2.Token, received time.Time) (Token, *Error) {
+// with a lifetime within MinLifetime and MaxLifetime (see lifetime).
+func check(raw *oauth2.Token, received time.Time, fallback time.Duration) (Token, *Error) {
 	refuse := func(format string, args ...any) *Error {
 		return &Error{Reason: "token response refused: " + fmt.Sprintf(format, args...)}
 	}
@@ -249,40 +252,18 @@ func check(raw *oauth2.Token, received time.Time) (Token, *Error) {
 		}
 		return Token{}, refuse("token_type is %q, want bearer", scrub(raw.TokenType, raw.AccessToken))
 	}
-	secs, ok := expiresIn(raw)
-	switch {
-	case !ok:
-		return Token{}, refuse("expires_in is missing or not a number, want a number of seconds above zero")
-	case secs <= 0:
-		return Token{}, refuse("expires_in is %d, want a number of seconds above zero", secs)
-	case secs > int64(MaxLifetime/time.Second):
-		return Token{}, refuse("expires_in is %d s, more than the %s this rotator accepts", secs, MaxLifetime)
+	life, from, err := lifetime(raw, received, fallback)
+	if err != nil {
+		return Token{}, err
 	}
-	life := time.Duration(secs) * time.Second
 	issued := received.UTC().Truncate(time.Second)
 	return Token{
-		AccessToken: raw.AccessToken,
-		TokenType:   "bearer",
-		IssuedAt:    issued,
-		Expiry:      issued.Add(life),
+		AccessToken:  raw.AccessToken,
+		TokenType:    "bearer",
+		IssuedAt:     issued,
+		Expiry:       issued.Add(life),
+		LifetimeFrom: from,
 	}, nil
-}
-
-// expiresIn reads expires_in from the raw response: clientcredentials does
-// not copy oauth2.Token.ExpiresIn, and the oauth2 package clamps it to 32 bits.
-// A number or a string of digits (some providers send one) is accepted.
-func expiresIn(raw *oauth2.Token) (int64, bool) {
-	switch v := raw.Extra("expires_in").(type) {
-	case float64:
-		if v != math.Trunc(v) || v > math.MaxInt64/2 || v < math.MinInt64/2 {
-			return 0, false
-		}
-		return int64(v), true
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
 }
 
 // classify turns an error from the oauth2 package into an *Error that says

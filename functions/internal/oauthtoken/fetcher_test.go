@@ -200,18 +200,22 @@ func TestFetchRefusesMalformedResponses(t *testing.T) {
 		{"no access_token", `{"token_type":"bearer","expires_in":86399}`, "missing access_token", 200, "application/json"},
 		{"empty access_token", `{"access_token":"  ","token_type":"bearer","expires_in":86399}`, "access_token is empty", 200, "application/json"},
 		{"error field in a 200", `{"error":"invalid_client","access_token":"` + sentinelToken + `"}`, "carries an OAuth error: HTTP 200: invalid_client", 200, "application/json"},
-		{"expires_in missing", `{"access_token":"` + sentinelToken + `","token_type":"bearer"}`, "expires_in is missing", 200, "application/json"},
+		{"expires_in missing", `{"access_token":"` + sentinelToken + `","token_type":"bearer"}`, "set TOKEN_LIFETIME", 200, "application/json"},
 		{"expires_in zero", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":0}`, "expires_in is 0", 200, "application/json"},
 		{"expires_in negative", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":-5}`, "expires_in is -5", 200, "application/json"},
 		{"expires_in absurd", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":99999999999}`, "more than the", 200, "application/json"},
 		{"expires_in a fraction", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":1.5}`, "cannot parse json", 200, "application/json"},
 		{"token_type mac", `{"access_token":"` + sentinelToken + `","token_type":"mac","expires_in":86399}`, `token_type is "mac"`, 200, "application/json"},
 		{"token_type missing", `{"access_token":"` + sentinelToken + `","expires_in":86399}`, "token_type is missing", 200, "application/json"},
+		{"expires_in 10 minutes", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":600}`, "less than the 15m0s", 200, "application/json"},
+		{"form, expires_in not a number", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=soon", "expires_in is not a number", 200, "application/x-www-form-urlencoded"},
+		{"form, expires_in a fraction", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=3600.5", "expires_in is not a number", 200, "application/x-www-form-urlencoded"},
+		{"form, expires_in 10 minutes", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=600", "less than the 15m0s", 200, "application/x-www-form-urlencoded"},
 		{"body of several MB", big, "larger than", 200, "application/json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, Config{}, jsonAnswer(tt.status, tt.body))
+			h := newHarness(t, Config{}, answer(tt.status, tt.contentType, tt.body))
 			tok, err := h.f.Fetch(context.Background(), goodCreds)
 			if err == nil {
 				t.Fatalf("Fetch() = %v, want an error containing %q", tok, tt.want)

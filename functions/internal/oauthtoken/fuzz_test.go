@@ -33,6 +33,11 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=t&token_type=bearer&expires_in=60`))
 	f.Add(503, "text/html", []byte(`<html>`+sentinelSecret+`</html>`))
 	f.Add(200, "application/json", []byte(`{"access_token":"t","token_type":"mac","expires_in":1e99}`))
+	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=t&token_type=Bearer&expires_in=3600.0`))
+	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=`+jwt(`{"exp":4102444800}`)+`&token_type=bearer`))
+	f.Add(200, "text/plain", []byte(`access_token=t&token_type=bearer&expires_in=+900`))
+	f.Add(200, "application/json", []byte(`{"access_token":"`+jwt(`{"exp":1e300}`)+`","token_type":"bearer"}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a.`+"eyJleHAiOjF9"+`.c","token_type":"bearer","expires_in":"3599"}`))
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		if status < 100 || status > 999 {
 			return
@@ -52,7 +57,7 @@ func FuzzTokenResponse(f *testing.F) {
 		if status < 200 || status > 299 {
 			t.Errorf("accepted a token from HTTP %d", status)
 		}
-		if strings.TrimSpace(tok.AccessToken) == "" || tok.TokenType != "bearer" || !tok.Expiry.After(tok.IssuedAt) || tok.Expiry.Sub(tok.IssuedAt) > MaxLifetime {
+		if strings.TrimSpace(tok.AccessToken) == "" || tok.TokenType != "bearer" || tok.Expiry.Sub(tok.IssuedAt) < MinLifetime || tok.Expiry.Sub(tok.IssuedAt) > MaxLifetime {
 			t.Errorf("accepted %v", tok)
 		}
 	})

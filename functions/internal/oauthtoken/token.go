@@ -13,10 +13,13 @@ type Token struct {
 	TokenType   string
 	// IssuedAt is when the response arrived, by the fetcher's clock.
 	IssuedAt time.Time
-	// Expiry is IssuedAt plus the response's expires_in.
+	// Expiry is IssuedAt plus the token's lifetime (see LifetimeFrom).
 	Expiry time.Time
 	// DebugID is the response's X-Debug-Id header, if any (not secret).
 	DebugID string
+	// LifetimeFrom says where the lifetime came from: FromExpiresIn,
+	// FromJWT or FromSetting.
+	LifetimeFrom string
 }
 
 // String implements fmt.Stringer without the access token.

@@ -128,7 +128,7 @@ func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
 		return fail(err)
 	}
 	now := r.cfg.Now()
-	d := Decide(cur, Want{ClientID: creds.ClientID, Scope: s.Scope, RefreshAfter: s.RefreshAfter}, now, force)
+	d := Decide(cur, Want{ClientID: creds.ClientID, Scope: s.Scope, TokenParams: s.TokenParams, RefreshAfter: s.RefreshAfter}, now, force)
 	res.Reason = d.Reason
 	if !d.Refresh {
 		res.Expiry, res.IssuedAt, res.VersionID = cur.Value.Expiry.UTC(), cur.Value.IssuedAt.UTC(), cur.VersionID
@@ -151,7 +151,7 @@ func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
 			"reason", d.Reason, "debug_id", debugID, "token_request_ms", res.TokenRequestMs)
 	}
 	log.InfoContext(ctx, "token fetched", "reason", d.Reason, "client_id", creds.ClientID, "debug_id", tok.DebugID,
-		"expiry", tok.Expiry, "token_request_ms", res.TokenRequestMs)
+		"expiry", tok.Expiry, "lifetime_from", tok.LifetimeFrom, "token_request_ms", res.TokenRequestMs)
 
 	version, err := r.cfg.Store.WriteToken(ctx, s.TokenSecretID, secretstore.TokenValue{
 		AccessToken: tok.AccessToken,
@@ -160,6 +160,7 @@ func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
 		IssuedAt:    tok.IssuedAt,
 		ClientID:    creds.ClientID,
 		Scope:       s.Scope,
+		TokenParams: s.TokenParams,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("token fetched but not stored, the stored token is unchanged: %w", err), "debug_id", tok.DebugID)

@@ -55,6 +55,8 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 			TokenURL: cfg.TokenURL,
 			Scope:    cfg.Scope,
 			Basic:    cfg.TokenAuth == config.AuthBasic,
+			Params:   cfg.Params(),
+			Lifetime: cfg.TokenLifetime,
 			Logger:   s.Logger,
 		}),
 		Metrics: metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},

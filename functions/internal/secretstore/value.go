@@ -16,12 +16,15 @@ type TokenValue struct {
 	IssuedAt    time.Time `json:"issued_at"`
 	ClientID    string    `json:"client_id"`
 	Scope       string    `json:"scope"`
+	// TokenParams is the TOKEN_PARAMS the token was requested with, in
+	// canonical query form; absent when there were none. Not secret.
+	TokenParams string `json:"token_params,omitempty"`
 }
 
 // String implements fmt.Stringer without the access token.
 func (v TokenValue) String() string {
-	return fmt.Sprintf("TokenValue{AccessToken: [REDACTED], TokenType: %q, Expiry: %s, IssuedAt: %s, ClientID: %q, Scope: %q}",
-		v.TokenType, v.Expiry.Format(time.RFC3339), v.IssuedAt.Format(time.RFC3339), v.ClientID, v.Scope)
+	return fmt.Sprintf("TokenValue{AccessToken: [REDACTED], TokenType: %q, Expiry: %s, IssuedAt: %s, ClientID: %q, Scope: %q, TokenParams: %q}",
+		v.TokenType, v.Expiry.Format(time.RFC3339), v.IssuedAt.Format(time.RFC3339), v.ClientID, v.Scope, v.TokenParams)
 }
 
 // GoString implements fmt.GoStringer without the access token.
@@ -35,6 +38,7 @@ func (v TokenValue) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Time("expiry", v.Expiry), slog.Time("issued_at", v.IssuedAt),
 		slog.String("client_id", v.ClientID), slog.String("scope", v.Scope),
+		slog.String("token_params", v.TokenParams),
 	)
 }
 
