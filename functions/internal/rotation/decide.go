@@ -7,9 +7,12 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 )
 
-// ExpiryMargin: a stored token with less than this left is replaced on a
-// normal run, whatever REFRESH_AFTER says.
-const ExpiryMargin = time.Hour
+// LifetimeShare is the share of a token's lifetime after which a normal run
+// replaces it, when that comes before REFRESH_AFTER: a quarter, so that a
+// 24-hour token keeps REFRESH_AFTER's 1 hour and a 15-minute token is
+// replaced from 3m45s on. Whatever the lifetime, a run right after a
+// rotation finds the token young and asks the provider for nothing.
+const LifetimeShare = 4
 
 // MaxSkew is how far in the future a stored issued_at may lie before the
 // value is taken for a clock error and replaced.
@@ -25,17 +28,27 @@ type Decision struct {
 
 // Want is what a normal run needs the stored token to match.
 type Want struct {
-	ClientID     string
-	Scope        string
+	ClientID string
+	Scope    string
+	// TokenParams is config.Config.TokenParams, in its canonical form.
+	TokenParams  string
 	RefreshAfter time.Duration
+}
+
+// RefreshAge is the age from which a normal run replaces a token that
+// lives life: refreshAfter, or life/LifetimeShare when that is shorter.
+func RefreshAge(life, refreshAfter time.Duration) time.Duration {
+	return min(refreshAfter, life/LifetimeShare)
 }
 
 // Decide says whether a run replaces the stored token. A forced run always
 // does; a normal run does when the stored value is no usable token, is for
-// another client or scope, has expired or will within ExpiryMargin, claims
-// an issued_at more than MaxSkew ahead, or is at least RefreshAfter old.
+// another client, scope or token parameters, has expired, claims an
+// issued_at more than MaxSkew ahead, or is at least RefreshAge old.
 func Decide(cur secretstore.Current, want Want, now time.Time, force bool) Decision {
 	v := cur.Value
+	life := v.Expiry.Sub(v.IssuedAt)
+	age := now.Sub(v.IssuedAt)
 	switch {
 	case force:
 		return Decision{true, "forced"}
@@ -45,15 +58,17 @@ func Decide(cur secretstore.Current, want Want, now time.Time, force bool) Decis
 		return Decision{true, fmt.Sprintf("the stored token is for client %q, the credentials are for %q", v.ClientID, want.ClientID)}
 	case v.Scope != want.Scope:
 		return Decision{true, fmt.Sprintf("the stored token has scope %q, SCOPE is %q", v.Scope, want.Scope)}
+	case v.TokenParams != want.TokenParams:
+		return Decision{true, fmt.Sprintf("the stored token was made with token parameters %q, TOKEN_PARAMS is %q", v.TokenParams, want.TokenParams)}
 	case !now.Before(v.Expiry):
 		return Decision{true, fmt.Sprintf("the stored token expired at %s", v.Expiry.UTC().Format(time.RFC3339))}
 	case v.IssuedAt.After(now.Add(MaxSkew)):
 		return Decision{true, fmt.Sprintf("the stored issued_at %s is more than %s in the future (clock skew)", v.IssuedAt.UTC().Format(time.RFC3339), MaxSkew)}
-	case v.Expiry.Sub(now) < ExpiryMargin:
-		return Decision{true, fmt.Sprintf("the stored token expires in %s, less than %s", v.Expiry.Sub(now).Round(time.Second), ExpiryMargin)}
-	case now.Sub(v.IssuedAt) >= want.RefreshAfter:
-		return Decision{true, fmt.Sprintf("the stored token is %s old, REFRESH_AFTER is %s", now.Sub(v.IssuedAt).Round(time.Second), want.RefreshAfter)}
+	case age >= want.RefreshAfter:
+		return Decision{true, fmt.Sprintf("the stored token is %s old, REFRESH_AFTER is %s", age.Round(time.Second), want.RefreshAfter)}
+	case age >= RefreshAge(life, want.RefreshAfter):
+		return Decision{true, fmt.Sprintf("the stored token is %s old, past a quarter of its %s lifetime", age.Round(time.Second), life.Round(time.Second))}
 	}
-	return Decision{false, fmt.Sprintf("the stored token is fresh: %s old (REFRESH_AFTER %s), expires in %s",
-		max(now.Sub(v.IssuedAt), 0).Round(time.Second), want.RefreshAfter, v.Expiry.Sub(now).Round(time.Second))}
+	return Decision{false, fmt.Sprintf("the stored token is fresh: %s old (replaced from %s on), expires in %s",
+		max(age, 0).Round(time.Second), RefreshAge(life, want.RefreshAfter).Round(time.Second), v.Expiry.Sub(now).Round(time.Second))}
 }
