@@ -1,0 +1,77 @@
+package templatecheck
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+)
+
+// TestEverySettingRenewsTheFirstToken holds that each parameter that reaches
+// the function's environment also reaches FirstToken's properties (but
+// REFRESH_AFTER, which does not change the token asked for), so that changing
+// it sends the custom resource an Update: a new token made with the new
+// settings, before the deploy completes.
+func TestEverySettingRenewsTheFirstToken(t *testing.T) {
+	tpl := load(t)
+	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
+	props := refs(get(t, tpl, "Resources", "FirstToken", "Properties"))
+	params := get(t, tpl, "Parameters").(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if name == config.EnvRefreshAfter {
+			continue
+		}
+		for ref := range refs(vars[name]) {
+			if _, isParam := params[ref]; isParam && !props[ref] {
+				t.Errorf("%s comes from parameter %s, which FirstToken's properties do not name: changing it would make no new token at deploy", name, ref)
+			}
+		}
+	}
+}
+
+// TestParameterPatternsAgreeWithConfig holds that what the template lets
+// through is what config.Load accepts, for the settings whose parameters
+// carry a pattern: a value the function would refuse should fail the deploy
+// early, and a value it accepts must deploy.
+func TestParameterPatternsAgreeWithConfig(t *testing.T) {
+	tpl := load(t)
+	tests := []struct {
+		param, env string
+		values     []string
+	}{
+		{"Scope", config.EnvScope, []string{"openid,AdobeID,read_organizations", "openid email profile", "api://app/.default", "", "a\nb", "a\tb", "a\x7fb"}},
+		{"TokenParams", config.EnvTokenParams, []string{"", "audience=https://api.example.com/", "resource=a&resource=b", "audience=a\nb", "audience=a%0Ab"}},
+		{"TokenLifetime", config.EnvTokenLifetime, []string{"", "2h", "90m", "15m", "1.5h", "2 hours", "-1h"}},
+		{"RefreshAfter", config.EnvRefreshAfter, []string{"1h", "90m", "1.5h", "an hour", "-1h"}},
+	}
+	for _, tt := range tests {
+		pattern, _ := get(t, tpl, "Parameters", tt.param, "AllowedPattern").(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			t.Fatalf("Parameters.%s.AllowedPattern = %q: %v", tt.param, pattern, err)
+		}
+		for _, v := range tt.values {
+			env := map[string]string{config.EnvCredentialsSecretID: "c", config.EnvTokenSecretID: "t", tt.env: v}
+			_, loadErr := config.Load(func(k string) string { return env[k] })
+			if re.MatchString(v) && loadErr != nil && !semantic(tt.param, v) {
+				t.Errorf("%s %q passes the template's pattern, but the function refuses it: %v", tt.param, v, loadErr)
+			}
+			if !re.MatchString(v) && loadErr == nil {
+				t.Errorf("%s %q is refused by the template's pattern, but the function accepts it", tt.param, v)
+			}
+		}
+	}
+}
+
+// semantic lists values a pattern cannot refuse, as only their meaning is
+// wrong: the function refuses them when the custom resource runs, so the
+// deploy still fails before it completes.
+func semantic(param, v string) bool {
+	switch param {
+	case "TokenParams":
+		return v == "audience=a%0Ab" // an escaped control character
+	}
+	return false
+}
