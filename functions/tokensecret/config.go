@@ -13,12 +13,18 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	// DefaultMargin is how long before a token's expiry a Source reads the
-	// secret again. The rotator replaces the token about 23 h into its 24 h
-	// life, with about 1 h left, and the replaced token keeps working until
-	// its own expiry. A Source holding it re-reads at expiry - 5 min, some
-	// 55 min after the rotation: one read finds the new token, and the old
-	// one still had 5 min to cover clock skew and requests in flight.
+	// DefaultMargin is the longest margin a Source keeps by default: unless
+	// Config.Margin is set, a Source reads the secret again at
+	// expiry - min(DefaultMargin, lifetime/6), where lifetime is the
+	// token's expiry - issued_at (DefaultMargin itself when the secret has
+	// no issued_at). A scheduled run of the rotator replaces a token at
+	// least min(REFRESH_AFTER, lifetime/4) old, and its documented
+	// schedules leave at least 1 h on a 24 h token, 15 min on a 1 h token
+	// and 5 min on a 15 min token when they replace it; the replaced token
+	// keeps working until its own expiry. So a 24 h or 1 h token is read again
+	// 5 min before its expiry and a 15 min token 2.5 min before: late
+	// enough that one read finds the new token, early enough to cover clock
+	// skew and requests in flight.
 	DefaultMargin = 5 * time.Minute
 
 	// DefaultRetryInterval is how long a Source waits before reading again
@@ -54,9 +60,14 @@ type Config struct {
 	Client Client
 
 	// Margin is how long before a token's expiry the Source reads the
-	// secret again. Zero means DefaultMargin (5 min). Keep it well under
-	// the time the rotator leaves on a token it replaces (about 1 h), so
-	// that the re-read finds the new token.
+	// secret again; an explicit value is used as is for every token. Zero
+	// means relative to each token's lifetime (expiry - issued_at):
+	// min(DefaultMargin, lifetime/6), so 5 min for tokens of 30 min or
+	// more and 2.5 min for a 15 min token; DefaultMargin when the secret
+	// has no issued_at. An explicit Margin must stay well under the time
+	// the rotator leaves on a token it replaces (about 1 h on a 24 h
+	// token, 5 min on a 15 min one), so that the re-read finds the new
+	// token.
 	Margin time.Duration
 
 	// RetryInterval is how long the Source waits before reading again after
@@ -98,7 +109,8 @@ type Config struct {
 	Getenv func(string) string
 }
 
-// withDefaults checks c and fills in its zero values.
+// withDefaults checks c and fills in its zero values, except that of Margin,
+// which marginFor resolves for each token.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if c.SecretID == "" {
@@ -112,9 +124,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
-	}
-	if c.Margin == 0 {
-		c.Margin = DefaultMargin
 	}
 	if c.RetryInterval == 0 {
 		c.RetryInterval = DefaultRetryInterval

@@ -11,9 +11,12 @@
 //	 "client_id": "...", "scope": "openid,AdobeID,read_organizations"}
 //
 // A token lasts 24 hours, so the one the rotator replaces keeps working for
-// about an hour more. Because the secret says when its token expires, a
-// reader need not poll: it can read once, and read again shortly before that
-// expiry. That is what a Source does.
+// about an hour more. Other providers issue tokens that last from 15
+// minutes to 7 days, and the rotator's schedule replaces each one well
+// before it expires (at least 5 minutes before, for a 15-minute token).
+// Because the secret says when its token expires, a reader need not poll: it
+// can read once, and read again shortly before that expiry. That is what a
+// Source does.
 //
 // # Reading the token
 //
@@ -30,15 +33,18 @@
 //
 // Then ask it for the token whenever you need one. Get reads the secret the
 // first time, and after that returns the cached token until it comes within
-// Config.Margin (5 minutes by default) of its expiry:
+// its margin of its expiry:
 //
 //	tok, err := src.Get(ctx)
 //	if err != nil { ... }
 //	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 //	req.Header.Set("x-api-key", tok.ClientID)
 //
-// The margin is chosen so that the re-read, 55 minutes after the rotator
-// replaced the token, finds the new one: one read per rotation. Many
+// The margin is 5 minutes, or a sixth of the token's lifetime (expiry -
+// issued_at) if that is less: 2.5 minutes for a 15-minute token. It is
+// chosen so that the re-read, 55 minutes after the rotator replaced a 24-hour
+// token (or a few minutes after it replaced a 15-minute one), finds the new
+// one: one read per rotation. Config.Margin sets a fixed margin instead. Many
 // goroutines can call Get at once; at most one read is in flight, and the
 // others wait for it. If a read fails while the cached token is still valid,
 // Get returns the cached token and logs the failure. Get never returns an

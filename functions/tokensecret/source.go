@@ -13,8 +13,9 @@ import (
 
 // Source hands out the token stored in the token secret. It reads the secret
 // once, keeps the token in memory, and reads again only when the token comes
-// within Config.Margin of its expiry, after Invalidate, or when a caller
-// reports the token as rejected (Reject). It never returns an expired token.
+// within its margin of its expiry (Config.Margin; by default 5 min, less for
+// tokens that live under 30 min), after Invalidate, or when a caller reports
+// the token as rejected (Reject). It never returns an expired token.
 //
 // A Source is safe for concurrent use. At most one read is in flight at a
 // time; callers that need a read while one runs wait for it. When a read
@@ -25,7 +26,7 @@ import (
 type Source struct {
 	secretID string
 	read     readFunc
-	margin   time.Duration
+	margin   time.Duration // Config.Margin; zero means marginFor's default
 	retry    time.Duration
 	timeout  time.Duration
 	now      func() time.Time
@@ -46,7 +47,7 @@ type entry struct {
 	tok       Token
 	oauth     *oauth2.Token
 	expiry    time.Time // tok.Expiry, or the end of time for a static token without one
-	refreshAt time.Time // expiry - margin
+	refreshAt time.Time // expiry - marginFor(tok, Config.Margin)
 }
 
 // call is one read of the secret; done is closed when ent or err is set.
@@ -87,7 +88,6 @@ func StaticSource(tok Token) *Source {
 	}
 	return newSource(Config{
 		SecretID:      "static",
-		Margin:        DefaultMargin,
 		RetryInterval: DefaultRetryInterval,
 		ReadTimeout:   DefaultReadTimeout,
 		Now:           time.Now,
@@ -257,7 +257,7 @@ func (s *Source) run(ctx context.Context, c *call, forced bool, reason string) {
 		c.err = fmt.Errorf("reading token secret %q: %w", s.secretID, err)
 		s.notBefore = now.Add(s.retry)
 	} else {
-		c.ent = newEntry(tok, s.margin)
+		c.ent = newEntry(tok, marginFor(tok, s.margin))
 		s.cur.Store(c.ent)
 		s.stale.Store(false)
 		s.notBefore = time.Time{}
@@ -283,7 +283,8 @@ func (s *Source) run(ctx context.Context, c *call, forced bool, reason string) {
 			"reason", reason, "version", tok.Version, "expiry", tok.Expiry, "retry_at", notBefore)
 	default:
 		s.log.Info("read token secret", "reason", reason, "version", tok.Version,
-			"expiry", tok.Expiry, "changed", prev == nil || prev.tok.AccessToken != tok.AccessToken)
+			"expiry", tok.Expiry, "refresh_at", c.ent.refreshAt,
+			"changed", prev == nil || prev.tok.AccessToken != tok.AccessToken)
 	}
 }
 
