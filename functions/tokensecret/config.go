@@ -39,6 +39,12 @@ const (
 	// Extension listens unless PARAMETERS_SECRETS_EXTENSION_HTTP_PORT
 	// says otherwise.
 	DefaultExtensionURL = "http://localhost:2773"
+
+	// DefaultAPIKeyHeader is the header in which a Source's SetAuthHeader,
+	// and so Transport, sends the token's client id unless
+	// Config.APIKeyHeader or Config.OmitAPIKey says otherwise. Adobe APIs
+	// want it.
+	DefaultAPIKeyHeader = "x-api-key"
 )
 
 // Client is the part of the Secrets Manager client a Source uses;
@@ -107,10 +113,24 @@ type Config struct {
 	// X-Aws-Parameters-Secrets-Token header) and
 	// PARAMETERS_SECRETS_EXTENSION_HTTP_PORT. Nil means os.Getenv.
 	Getenv func(string) string
+
+	// APIKeyHeader names the header in which SetAuthHeader and Transport
+	// send the token's client id. Empty means DefaultAPIKeyHeader
+	// ("x-api-key"), which Adobe APIs need. It must be a valid header
+	// name other than Authorization, and must be empty when OmitAPIKey is
+	// set.
+	APIKeyHeader string
+
+	// OmitAPIKey, when true, keeps the client id out of every request:
+	// SetAuthHeader and Transport set only the Authorization header. Set
+	// it for APIs other than Adobe's, which have no use for the client
+	// id. False (the default) sends it in APIKeyHeader.
+	OmitAPIKey bool
 }
 
-// withDefaults checks c and fills in its zero values, except that of Margin,
-// which marginFor resolves for each token.
+// withDefaults checks c and fills in its zero values, except those of Margin
+// and APIKeyHeader: marginFor resolves the first for each token, and
+// apiKeyHeader the second.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if c.SecretID == "" {
@@ -121,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Margin < 0 || c.RetryInterval < 0 || c.ReadTimeout < 0 {
 		errs = append(errs, errors.New("negative Margin, RetryInterval or ReadTimeout"))
+	}
+	if err := c.checkAPIKeyHeader(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)

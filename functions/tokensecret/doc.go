@@ -37,8 +37,7 @@
 //
 //	tok, err := src.Get(ctx)
 //	if err != nil { ... }
-//	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-//	req.Header.Set("x-api-key", tok.ClientID)
+//	src.SetAuthHeader(req, tok) // Authorization, and x-api-key by default
 //
 // The margin is 5 minutes, or a sixth of the token's lifetime (expiry -
 // issued_at) if that is less: 2.5 minutes for a 15-minute token. It is
@@ -64,6 +63,21 @@
 // request with a one-shot body (a streamed upload) gets its 401 back, but
 // the next request carries the new token. Code that does not use Transport
 // can do the same with Source.Reject.
+//
+// # Calling other APIs
+//
+// Other APIs want only the Authorization header and have no business seeing
+// the client id. Config.OmitAPIKey keeps it out of every request, and
+// Config.APIKeyHeader sends it in another header instead of x-api-key:
+//
+//	src, err := tokensecret.New(tokensecret.Config{
+//		SecretID:   os.Getenv("TOKEN_SECRET_ID"),
+//		Client:     secretsmanager.NewFromConfig(awsCfg),
+//		OmitAPIKey: true,
+//	})
+//
+// Transport and Source.SetAuthHeader follow both; Token.SetAuthHeader always
+// sends x-api-key.
 //
 // Source also implements oauth2.TokenSource, for code built on
 // golang.org/x/oauth2 (which sets only the Authorization header).

@@ -72,6 +72,43 @@ func ExampleNewClient() {
 	// Output: 200 Bearer example-token / x-api-key: my-client-id
 }
 
+// Config.APIKeyHeader and Config.OmitAPIKey decide where Transport puts the
+// client id: in x-api-key (the default, which Adobe APIs need), in another
+// header, or nowhere, for APIs that have no use for it.
+func ExampleConfig_apiKeyHeader() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "x-api-key=%q x-client-id=%q", r.Header.Get("x-api-key"), r.Header.Get("x-client-id"))
+	}))
+	defer api.Close()
+	sm := tokensecrettest.NewClient()
+	sm.PutToken(tokensecrettest.NewToken("example-token", "my-client-id", time.Now(), time.Hour))
+
+	for _, cfg := range []tokensecret.Config{
+		{},                            // Adobe: x-api-key
+		{APIKeyHeader: "x-client-id"}, // an API that wants it elsewhere
+		{OmitAPIKey: true},            // an API that must not see it
+	} {
+		cfg.SecretID, cfg.Client, cfg.Logger = "api-token", sm, slog.New(slog.DiscardHandler)
+		src, err := tokensecret.New(cfg)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp, err := tokensecret.NewClient(src).Get(api.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// x-api-key="my-client-id" x-client-id=""
+	// x-api-key="" x-client-id="my-client-id"
+	// x-api-key="" x-client-id=""
+}
+
 // Printing or logging a Token never shows the access token.
 func ExampleToken_String() {
 	tok := tokensecret.Token{

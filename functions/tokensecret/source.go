@@ -31,6 +31,8 @@ type Source struct {
 	timeout  time.Duration
 	now      func() time.Time
 	log      *slog.Logger
+	// apiKeyHeader is where SetAuthHeader puts the client id; "" for nowhere.
+	apiKeyHeader string
 
 	cur   atomic.Pointer[entry] // the cached token; replaced under mu
 	stale atomic.Bool           // Invalidate or Reject asked for a read
@@ -105,6 +107,8 @@ func newSource(cfg Config, read readFunc) *Source {
 		timeout:  cfg.ReadTimeout,
 		now:      cfg.Now,
 		log:      cfg.Logger.With("secret_id", cfg.SecretID),
+
+		apiKeyHeader: cfg.apiKeyHeader(),
 	}
 }
 

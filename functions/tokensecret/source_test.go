@@ -21,6 +21,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no secret id", tokensecret.Config{Client: tokensecrettest.NewClient()}, "SecretID is required"},
 		{"no reader", tokensecret.Config{SecretID: "s"}, "Client is required"},
 		{"negative margin", tokensecret.Config{SecretID: "s", Client: tokensecrettest.NewClient(), Margin: -time.Second}, "negative Margin"},
+		{"API key header and OmitAPIKey", tokensecret.Config{SecretID: "s", Client: tokensecrettest.NewClient(), APIKeyHeader: "x-client-id", OmitAPIKey: true}, "set one or the other"},
+		{"API key header with a space", tokensecret.Config{SecretID: "s", Client: tokensecrettest.NewClient(), APIKeyHeader: "x client id"}, "not a valid header name"},
+		{"API key header with a colon", tokensecret.Config{SecretID: "s", Client: tokensecrettest.NewClient(), APIKeyHeader: "x-client-id:"}, "not a valid header name"},
+		{"API key header is Authorization", tokensecret.Config{SecretID: "s", Client: tokensecrettest.NewClient(), APIKeyHeader: "authorization"}, "would replace the bearer token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,8 @@ type Token struct {
 	// does not say.
 	IssuedAt time.Time
 	// ClientID is the OAuth client the token was issued to. Adobe APIs want
-	// it in the x-api-key header.
+	// it in the x-api-key header; other APIs need not see it (see
+	// Config.OmitAPIKey).
 	ClientID string
 	// Scope is the comma-separated scope the token was issued for.
 	Scope string
@@ -42,7 +43,9 @@ type Token struct {
 
 // SetAuthHeader sets the two headers Adobe APIs need on r:
 // "Authorization: Bearer <access token>" and "x-api-key: <client id>"
-// (the latter only when ClientID is set).
+// (the latter only when ClientID is set). It always uses x-api-key; to
+// follow Config.APIKeyHeader and Config.OmitAPIKey, as Transport does, call
+// Source.SetAuthHeader instead.
 func (t Token) SetAuthHeader(r *http.Request) {
 	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
 	if t.ClientID != "" {

@@ -10,9 +10,11 @@ import (
 // connection can be reused, before it is closed.
 const maxDrain = 64 << 10
 
-// Transport is an http.RoundTripper for Adobe APIs. It sets
-// "Authorization: Bearer <token>" and "x-api-key: <client id>" on each
-// request from Source.
+// Transport is an http.RoundTripper that authenticates each request with a
+// token from Source, through Source.SetAuthHeader: it sets
+// "Authorization: Bearer <token>" and, unless the Source's Config says
+// otherwise (Config.APIKeyHeader, Config.OmitAPIKey), "x-api-key: <client
+// id>", as Adobe APIs want.
 //
 // When the API answers 401 Unauthorized, Transport always reports the token
 // as rejected (Source.Reject, which reads the secret again past the Source's
@@ -46,7 +48,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("getting token for %s %s: %w", req.Method, req.URL.Redacted(), err)
 	}
-	resp, err := t.base().RoundTrip(authorized(req, tok))
+	resp, err := t.base().RoundTrip(t.authorized(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -57,7 +59,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || fresh.AccessToken == tok.AccessToken || !replayable(req) {
 		return resp, nil // nothing better to try, or no way to: hand back the 401
 	}
-	retry := authorized(req, fresh)
+	retry := t.authorized(req, fresh)
 	if req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
@@ -79,9 +81,9 @@ func (t *Transport) base() http.RoundTripper {
 }
 
 // authorized returns a clone of req carrying tok's headers.
-func authorized(req *http.Request, tok Token) *http.Request {
+func (t *Transport) authorized(req *http.Request, tok Token) *http.Request {
 	r := req.Clone(req.Context())
-	tok.SetAuthHeader(r)
+	t.Source.SetAuthHeader(r, tok)
 	return r
 }
 
