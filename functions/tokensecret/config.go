@@ -97,7 +97,10 @@ type Config struct {
 	// Lambda Extension instead of Client. The extension caches values for
 	// up to SECRETS_MANAGER_TTL (at most 300 s), so a read made after a
 	// rotation may return the replaced token for that long; the Source
-	// copes, because the replaced token keeps working for about 1 h.
+	// copes, because the replaced token keeps working until its own
+	// expiry. Reject cannot get past that cache either: a token an API
+	// refused may be served again until the extension's cache entry
+	// expires (see Source.Reject).
 	Extension bool
 
 	// ExtensionURL is the extension's base URL. Empty means

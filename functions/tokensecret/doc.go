@@ -96,6 +96,12 @@
 // itself, sending $AWS_SESSION_TOKEN in the X-Aws-Parameters-Secrets-Token
 // header. The Source's expiry-aware cache still decides when to ask.
 //
+// The extension keeps its own cache, for SECRETS_MANAGER_TTL (at most
+// 300 seconds), and a Source cannot get past it: after a 401, Reject (and so
+// Transport) may get the rejected token back from the extension, and keep
+// serving it, until that cache expires. Read from Secrets Manager directly
+// where a revoked token must be dropped at once.
+//
 // # Secrets stay secret
 //
 // Token's String, GoString, Format, LogValue and MarshalJSON hide the access

@@ -146,12 +146,19 @@ func (s *Source) Invalidate() {
 
 // Reject reports that an API refused tok (say, with HTTP 401) and returns the
 // token to use now. If tok is still the cached token, Reject reads the secret
-// again, past every cache, and returns what it finds; if tok was already
-// replaced, it returns the replacement without reading. Any number of
+// again, past the Source's cache, and returns what it finds; if tok was
+// already replaced, it returns the replacement without reading. Any number of
 // concurrent Rejects of one token cause one read, and a token the secret
 // still holds after such a read is not read for again before
 // Config.RetryInterval. The returned token can be tok itself: the secret has
 // nothing newer.
+//
+// In extension mode (Config.Extension), Reject cannot get past the
+// extension's own cache, which keeps a value for SECRETS_MANAGER_TTL (up to
+// 300 s): until that cache expires, the read may return the rejected token
+// again, and Get and Reject keep serving it, for up to that TTL plus one
+// Config.RetryInterval. Read from Secrets Manager (Config.Client) where a
+// revoked token must be dropped at once.
 func (s *Source) Reject(ctx context.Context, tok Token) (Token, error) {
 	e, err := s.reject(ctx, tok.AccessToken)
 	if err != nil {

@@ -23,7 +23,10 @@ const maxDrain = 64 << 10
 // request body can be sent again (no body, or GetBody set, as
 // http.NewRequest does for in-memory bodies), it sends the request once more
 // with it. Otherwise the 401 response is returned as is, body unread: a
-// one-shot body, such as a streamed upload, is never sent twice.
+// one-shot body, such as a streamed upload, is never sent twice. In extension
+// mode (Config.Extension) the re-read cannot get past the Lambda extension's
+// own cache, so the rejected token may be sent again until that cache
+// expires (SECRETS_MANAGER_TTL, at most 300 s); see Source.Reject.
 //
 // Transport never modifies the caller's request; it sends clones.
 type Transport struct {
