@@ -1,0 +1,206 @@
+package oauthmock
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Package and Version are what Start installs from npm. 8.2.3 is the last
+// release that runs on Node.js 20; 9.x wants Node.js 22.12 or later.
+const (
+	Package = "oauth2-mock-server"
+	Version = "8.2.3"
+)
+
+// MinNodeVersion is the oldest node that Version supports (its engines
+// field says ^20.19 || ^22.12 || ^24).
+const MinNodeVersion = "20.19"
+
+// InstallHint tells a developer how to get what Start needs.
+const InstallHint = "install Node.js 20 (" + MinNodeVersion + " or later) and npm"
+
+// ErrUnavailable is wrapped by the errors Start returns when node or npm is
+// missing, or node is too old: the cases in which ForTest skips.
+var ErrUnavailable = errors.New("node or npm unavailable")
+
+// installTimeout bounds one npm install.
+const installTimeout = 5 * time.Minute
+
+//go:embed launch.mjs
+var launcher []byte
+
+// checkTools returns the paths of node and npm, or an error wrapping
+// ErrUnavailable that says what is missing.
+func checkTools(ctx context.Context) (node, npm string, err error) {
+	if node, err = exec.LookPath("node"); err != nil {
+		return "", "", fmt.Errorf("%w: node not found on PATH; %s", ErrUnavailable, InstallHint)
+	}
+	if npm, err = exec.LookPath("npm"); err != nil {
+		return "", "", fmt.Errorf("%w: npm not found on PATH; %s", ErrUnavailable, InstallHint)
+	}
+	out, err := exec.CommandContext(ctx, node, "--version").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("running node --version: %w", err)
+	}
+	v := strings.TrimSpace(string(out))
+	if !atLeast(v, MinNodeVersion) {
+		return "", "", fmt.Errorf("%w: node is %s, %s@%s needs %s or later; %s", ErrUnavailable, v, Package, Version, MinNodeVersion, InstallHint)
+	}
+	return node, npm, nil
+}
+
+// atLeast reports whether version (such as "v20.20.2") is at least min
+// (such as "20.19"), comparing major then minor.
+func atLeast(version, min string) bool {
+	parse := func(s string) (int, int, bool) {
+		f := strings.SplitN(strings.TrimPrefix(s, "v"), ".", 3)
+		if len(f) < 2 {
+			return 0, 0, false
+		}
+		major, err1 := strconv.Atoi(f[0])
+		minor, err2 := strconv.Atoi(f[1])
+		return major, minor, err1 == nil && err2 == nil
+	}
+	vMajor, vMinor, ok := parse(version)
+	mMajor, mMinor, _ := parse(min)
+	return ok && (vMajor > mMajor || vMajor == mMajor && vMinor >= mMinor)
+}
+
+// defaultCacheDir is os.UserCacheDir()/tokenrotator/npm, or the same under
+// the temporary directory when there is no user cache directory.
+func defaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "tokenrotator", "npm")
+}
+
+// install makes sure Package@Version is installed under cacheDir and
+// returns the path of the launcher next to it. A progress line goes to
+// progress, which may be nil, when npm has to run.
+func install(ctx context.Context, npm, cacheDir string, progress io.Writer) (string, error) {
+	dir := filepath.Join(cacheDir, Package+"@"+Version)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := npmInstall(ctx, npm, cacheDir, dir, progress); err != nil {
+			return "", err
+		}
+	}
+	if err := checkInstalled(dir); err != nil {
+		return "", err
+	}
+	return writeLauncher(dir)
+}
+
+// npmInstall runs npm install into a temporary sibling of dir and renames
+// it to dir when complete. If another process got there first, its
+// installation stays and this one is dropped.
+func npmInstall(ctx context.Context, npm, cacheDir, dir string, progress io.Writer) error {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return fmt.Errorf("making the npm cache directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(cacheDir, "."+Package+"@"+Version+"-partial-")
+	if err != nil {
+		return fmt.Errorf("making a directory to install %s in: %w", Package, err)
+	}
+	defer os.RemoveAll(tmp)
+
+	say(progress, fmt.Sprintf("installing %s@%s with npm into %s (once; it can take a minute)", Package, Version, dir))
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, installTimeout)
+	defer cancel()
+	args := []string{"install", "--prefix", tmp, "--no-audit", "--no-fund", Package + "@" + Version}
+	cmd := exec.CommandContext(ctx, npm, args...)
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// npm may start children: stop the whole group when ctx ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("npm %s: %w: %s", strings.Join(args, " "), err, tail(out.Bytes(), 2000))
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(dir); statErr == nil {
+			return nil // another process installed it meanwhile
+		}
+		return fmt.Errorf("moving the installation into place: %w", err)
+	}
+	say(progress, fmt.Sprintf("installed %s@%s in %s", Package, Version, time.Since(start).Round(100*time.Millisecond)))
+	return nil
+}
+
+// checkInstalled checks that dir holds Package at Version.
+func checkInstalled(dir string) error {
+	manifest := filepath.Join(dir, "node_modules", Package, "package.json")
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		return fmt.Errorf("%s is not a complete installation of %s@%s (remove it to reinstall): %w", dir, Package, Version, err)
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil || pkg.Version != Version {
+		return fmt.Errorf("%s holds %s version %q, want %s (remove it to reinstall)", dir, Package, pkg.Version, Version)
+	}
+	return nil
+}
+
+// writeLauncher writes launch.mjs into dir, under a name that changes with
+// its content, unless it is there already, and returns its path. The file
+// is written whole and renamed into place, so a concurrent Start reads
+// either nothing or all of it.
+func writeLauncher(dir string) (string, error) {
+	sum := sha256.Sum256(launcher)
+	path := filepath.Join(dir, "oauthmock-launch-"+hex.EncodeToString(sum[:6])+".mjs")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	f, err := os.CreateTemp(dir, ".launch-*.mjs")
+	if err != nil {
+		return "", fmt.Errorf("writing the launcher: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(launcher); err != nil {
+		f.Close()
+		return "", fmt.Errorf("writing the launcher: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("writing the launcher: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", fmt.Errorf("writing the launcher: %w", err)
+	}
+	return path, nil
+}
+
+// tail returns the last n bytes of b, trimmed.
+func tail(b []byte, n int) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) > n {
+		b = append([]byte("…"), b[len(b)-n:]...)
+	}
+	return b
+}
+
+func say(w io.Writer, line string) {
+	if w != nil {
+		fmt.Fprintln(w, line)
+	}
+}
