@@ -1,0 +1,125 @@
+package rotation_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmePath is the README whose recipes and schedule table the tests run:
+// the user's copy, not a test fixture, so that the two cannot drift.
+var readmePath = filepath.Join("..", "..", "..", "README.md")
+
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatalf("reading the README: %v", err)
+	}
+	return string(b)
+}
+
+// recipe is one provider recipe: the settings of its block, in order.
+type recipe struct {
+	name     string
+	settings map[string]string
+}
+
+var recipeBlock = regexp.MustCompile("(?s)<!-- recipe: ([a-z0-9-]+) -->\\s*```sh\\n(.*?)```")
+
+// readmeRecipes returns the README's provider recipes: each a
+// "<!-- recipe: NAME -->" marker followed by a sh block of KEY=VALUE lines.
+func readmeRecipes(t *testing.T) []recipe {
+	t.Helper()
+	var out []recipe
+	for _, m := range recipeBlock.FindAllStringSubmatch(readme(t), -1) {
+		r := recipe{name: m[1], settings: map[string]string{}}
+		for line := range strings.SplitSeq(strings.TrimSpace(m[2]), "\n") {
+			key, value, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Fatalf("recipe %s: line %q is not KEY=VALUE", r.name, line)
+			}
+			r.settings[key] = value
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// scheduleRow is one row of the README's schedule table.
+type scheduleRow struct {
+	line             string
+	minLife, maxLife time.Duration
+	schedule         string
+	every            time.Duration
+	tokensPerDay     string // as written
+	leastSeen        string // as written
+}
+
+var durationCell = regexp.MustCompile("`([0-9][0-9a-z.]*)`")
+
+// readmeSchedules returns the rows of the table under "### Token lifetimes
+// and schedules": | lifetime(s) | typical of | Schedule | replaced from |
+// tokens per day | least lifetime seen |.
+func readmeSchedules(t *testing.T) []scheduleRow {
+	t.Helper()
+	text := readme(t)
+	start := strings.Index(text, "### Token lifetimes and schedules")
+	if start < 0 {
+		t.Fatal("README has no section \"Token lifetimes and schedules\"")
+	}
+	var rows []scheduleRow
+	for line := range strings.SplitSeq(text[start:], "\n") {
+		if strings.HasPrefix(line, "### ") && len(rows) > 0 {
+			break
+		}
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if !strings.HasPrefix(line, "| `") || len(cells) != 6 {
+			continue
+		}
+		row := scheduleRow{line: line, schedule: strings.Trim(cells[2], "`"), tokensPerDay: cells[4], leastSeen: cells[5]}
+		lives := durationCell.FindAllStringSubmatch(cells[0], -1)
+		if len(lives) == 0 || len(lives) > 2 {
+			t.Fatalf("schedule row %q: want one lifetime, or two for a range", line)
+		}
+		var err error
+		if row.minLife, err = time.ParseDuration(lives[0][1]); err != nil {
+			t.Fatalf("schedule row %q: %v", line, err)
+		}
+		row.maxLife = row.minLife
+		if len(lives) == 2 {
+			if row.maxLife, err = time.ParseDuration(lives[1][1]); err != nil {
+				t.Fatalf("schedule row %q: %v", line, err)
+			}
+		}
+		if row.every, err = parseRate(row.schedule); err != nil {
+			t.Fatalf("schedule row %q: %v", line, err)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		t.Fatal("README's schedule table has no rows")
+	}
+	return rows
+}
+
+var rateExpr = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
+
+// parseRate reads an EventBridge Scheduler rate expression.
+func parseRate(expr string) (time.Duration, error) {
+	m := rateExpr.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a rate expression such as rate(23 hours)", expr)
+	}
+	n, _ := strconv.Atoi(m[1])
+	if (n == 1) != !strings.HasSuffix(m[2], "s") {
+		return 0, fmt.Errorf("%q: EventBridge wants the singular unit for 1 and the plural otherwise", expr)
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, nil
+}
