@@ -15,21 +15,23 @@ import (
 // as most providers other than IMS want it.
 const mockScope = "read write"
 
-// mockLifetime is the lifetime oauth2-mock-server gives its tokens here,
-// about what IMS gives. The server's own 3600 s would make this test
-// depend on how the rotator treats short lifetimes (before that changed, a
-// token with an hour or less left was replaced on every run), which is not
-// what it checks.
-const mockLifetime = 24 * time.Hour
+// mockLifetime is the lifetime oauth2-mock-server gives its tokens: its
+// own default, an hour, as Okta, Cognito and Entra give. A run right after
+// a rotation must still find such a token fresh.
+const mockLifetime = oauthmock.DefaultLifetime
+
+// mockAudience goes out through TOKEN_PARAMS as aud, the one form field
+// oauth2-mock-server turns into the token's audience.
+const mockAudience = "https://api.example.com/"
 
 // TestThirdPartyOAuthServer runs the real bootstrap under the Runtime
 // Interface Emulator against oauth2-mock-server from npm instead of the IMS
 // emulator: a token endpoint written by other people, which signs JWTs.
 func TestThirdPartyOAuthServer(t *testing.T) {
-	mock := oauthmock.ForTest(t, oauthmock.Config{Lifetime: mockLifetime})
+	mock := oauthmock.ForTest(t, oauthmock.Config{})
 	for _, auth := range []string{"body", "basic"} {
 		t.Run("TOKEN_AUTH="+auth, func(t *testing.T) {
-			st := startStack(t, "TOKEN_URL="+mock.TokenURL(), "SCOPE="+mockScope, "TOKEN_AUTH="+auth)
+			st := startStack(t, "TOKEN_URL="+mock.TokenURL(), "SCOPE="+mockScope, "TOKEN_AUTH="+auth, "TOKEN_PARAMS=aud="+mockAudience)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			requests := len(mock.TokenRequests())
@@ -96,6 +98,9 @@ func checkMockToken(t *testing.T, mock *oauthmock.Server, tok stack.StoredToken,
 	}
 	if d := claims.Expiry.Sub(tok.Expiry).Abs(); d > 3*time.Second {
 		t.Errorf("JWT exp = %v, want the stored expiry %v within 3s", claims.Expiry, tok.Expiry)
+	}
+	if len(claims.Audience) != 1 || claims.Audience[0] != mockAudience {
+		t.Errorf("JWT aud = %q, want [%s] from TOKEN_PARAMS", claims.Audience, mockAudience)
 	}
 	if claims.Scope != mockScope {
 		t.Errorf("JWT scope = %q, want %q", claims.Scope, mockScope)
