@@ -92,6 +92,11 @@ type matrixCase struct {
 	redirect int
 	// tls serves the token endpoint over https with an untrusted certificate.
 	tls bool
+	// provider, if set, shapes every answer of the token endpoint as some
+	// provider's (form-encoded, JWT tokens, no expires_in, another
+	// lifetime); providerNote says how, for the table.
+	provider     func(*imsemu.Config)
+	providerNote string
 
 	// sm, if set, is the Secrets Manager fault, at smAt, for the first
 	// smTimes matching calls (0: every one).
@@ -161,6 +166,9 @@ func (c matrixCase) injected() string {
 	}
 	if c.times() > 1 {
 		parts = append(parts, fmt.Sprintf("the same Scheduler event delivered %d times", c.times()))
+	}
+	if c.providerNote != "" {
+		parts = append(parts, c.providerNote)
 	}
 	var ims []string
 	for _, f := range c.ims {

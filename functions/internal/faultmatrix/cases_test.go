@@ -96,7 +96,7 @@ func cases() []matrixCase {
 		{"no access_token", named(imsemu.NoAccessToken(), "200 without access_token"), "token response refused: HTTP 200: server response missing access_token"},
 		{"blank access_token", body("200 with access_token \"  \"", `{"access_token":"  ","token_type":"bearer","expires_in":86399}`), "token response refused: access_token is empty"},
 		{"error in a 200", named(imsemu.ErrorIn200(), "200 with an OAuth error body"), "token response refused: it carries an OAuth error: HTTP 200: server_error"},
-		{"no expires_in", named(imsemu.NoExpiresIn(), "200 without expires_in"), "token response refused: expires_in is missing"},
+		{"no expires_in", named(imsemu.NoExpiresIn(), "200 without expires_in, opaque token"), "token response refused: the answer has no expires_in and the access token is not a JWT with exp; set TOKEN_LIFETIME"},
 		{"expires_in 0", named(imsemu.ZeroExpiresIn(), "200 with expires_in 0"), "token response refused: expires_in is 0"},
 		{"expires_in negative", body("200 with expires_in -5", `{`+tok+`,"token_type":"bearer","expires_in":-5}`), "token response refused: expires_in is -5"},
 		{"expires_in a fraction", body("200 with expires_in 1.5", `{`+tok+`,"token_type":"bearer","expires_in":1.5}`), "token response refused: HTTP 200: cannot parse json"},
@@ -106,6 +106,33 @@ func cases() []matrixCase {
 	} {
 		add(matrixCase{name: "malformed: " + m.name, area: "IMS", ims: []imsemu.Fault{m.fault}, want: []outcome{failed}, sees: m.sees, tokenRequests: 1})
 	}
+
+	// Providers: the answer shapes and lifetimes of providers other than IMS.
+	jwtNoExpiresIn := func(c *imsemu.Config) {
+		c.Profile, _ = imsemu.ProfileNamed("ims")
+		c.Profile.JWT, c.OmitExpiresIn = true, true
+	}
+	add(
+		matrixCase{name: "form-encoded answer", area: "provider", provider: func(c *imsemu.Config) { c.FormAnswer = true },
+			providerNote: "every answer form-encoded (expires_in=86399)", want: []outcome{rotated}, sees: seesStored, tokenRequests: 1},
+		matrixCase{name: "JWT without expires_in", area: "provider", provider: jwtNoExpiresIn,
+			providerNote: "JWT access tokens with exp, no expires_in", want: []outcome{rotated}, sees: seesStored, tokenRequests: 1},
+		matrixCase{name: "opaque token without expires_in, TOKEN_LIFETIME set", area: "provider", env: map[string]string{config.EnvTokenLifetime: "2h"},
+			provider: func(c *imsemu.Config) { c.OmitExpiresIn = true }, providerNote: "opaque tokens, no expires_in",
+			want: []outcome{rotated}, sees: seesStored, tokenRequests: 1},
+		matrixCase{name: "opaque token without expires_in", area: "provider",
+			provider: func(c *imsemu.Config) { c.OmitExpiresIn = true }, providerNote: "opaque tokens, no expires_in", want: []outcome{failed},
+			sees: "token response refused: the answer has no expires_in and the access token is not a JWT with exp; set TOKEN_LIFETIME … or have the provider send expires_in", tokenRequests: 1},
+		matrixCase{name: "10-minute token", area: "provider", provider: func(c *imsemu.Config) { c.ExpiresIn = 600 },
+			providerNote: "expires_in 600", want: []outcome{failed},
+			sees: "token response refused: the token lives 10m0s (from expires_in), less than the 15m0s this rotator keeps fresh", tokenRequests: 1},
+		matrixCase{name: "Entra-style 429, plain text, Retry-After: 60", area: "provider", ims: []imsemu.Fault{named(imsemu.EntraThrottled(), "HTTP 429, text/plain \"Too Many Requests\", Retry-After: 60")},
+			want: []outcome{failed}, sees: "gave up (the next attempt, due in 1m0s, would end after the invocation's deadline); last failure: token endpoint unavailable: HTTP 429",
+			tokenRequests: 1},
+		matrixCase{name: "TOKEN_PARAMS changed since the stored token", area: "provider", stored: storedFresh,
+			env: map[string]string{config.EnvTokenParams: "audience=https://api.example.com/"}, want: []outcome{rotated},
+			sees: `INFO token fetched: the stored token was made with token parameters "", TOKEN_PARAMS is "audience=https%3A%2F%2Fapi.example.com%2F" … ` + seesStored, tokenRequests: 1},
+	)
 
 	// Secrets Manager: each error, and a timeout, at each call, every time.
 	for _, f := range []faultproxy.Fault{
@@ -142,6 +169,9 @@ func cases() []matrixCase {
 		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body" or "basic"`},
 		{config.EnvRefreshAfter, "soon", `REFRESH_AFTER: "soon" is not a Go duration`},
 		{config.EnvRefreshAfter, "0s", `REFRESH_AFTER: "0s" must be above zero`},
+		{config.EnvTokenParams, "audience=a&client_secret=x", `TOKEN_PARAMS: must not set "client_secret"`},
+		{config.EnvTokenParams, "audience=a%0Ab", `TOKEN_PARAMS: field "audience" must not contain control characters once decoded`},
+		{config.EnvTokenLifetime, "10m", `TOKEN_LIFETIME: "10m" is outside 15m0s to 168h0m0s`},
 	} {
 		name := fmt.Sprintf("%s %q", v.name, v.value)
 		if v.value == "" {

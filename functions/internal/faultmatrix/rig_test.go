@@ -79,7 +79,11 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	r.closers = append(r.closers, proxySrv.Close, proxy.Close)
 	r.proxyURL = proxySrv.URL
 
-	ims, err := imsemu.New(imsemu.Config{Clients: map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}})
+	emu := imsemu.Config{Clients: map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}}
+	if c.provider != nil {
+		c.provider(&emu)
+	}
+	ims, err := imsemu.New(emu)
 	if err != nil {
 		r.close()
 		return nil, err
