@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/tokenrotator/tokenrotator/infra/local/procgroup"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
@@ -148,13 +149,7 @@ func (s *Server) Reset(ctx context.Context) error {
 // Close stops the server and its children. It is safe to call twice.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-s.waited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.waited
-		}
+		procgroup.Stop(s.cmd.Process.Pid, s.waited, 5*time.Second)
 	})
 	return nil
 }

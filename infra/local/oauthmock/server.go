@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/infra/local/procgroup"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
@@ -201,13 +202,7 @@ func (s *Server) Output() string {
 // group), and waits until it is gone. It is safe to call twice.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-s.waited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.waited
-		}
+		procgroup.Stop(s.cmd.Process.Pid, s.waited, 5*time.Second)
 	})
 	return nil
 }

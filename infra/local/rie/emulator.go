@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/infra/local/procgroup"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
@@ -197,13 +198,7 @@ func (e *Emulator) Close() error {
 		// The emulator runs the bootstrap in a process group of its own:
 		// find it before the emulator goes.
 		kids := childPIDs(e.cmd.Process.Pid)
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-e.waited:
-		case <-time.After(3 * time.Second):
-			_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-			<-e.waited
-		}
+		procgroup.Stop(e.cmd.Process.Pid, e.waited, 3*time.Second)
 		for _, pid := range kids {
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
