@@ -2,11 +2,9 @@ package rotation_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +91,7 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 	r := rotation.New(rotation.Config{
 		Settings: config.Config{CredentialsSecretID: "creds", TokenSecretID: "token", TokenURL: "https://provider.example/token",
 			Scope: "s", RefreshAfter: config.DefaultRefreshAfter},
-		Store:   simStore{secret},
+		Store:   newSimStore(secret),
 		Fetcher: fetcher,
 		Now:     clock.Now,
 		Logger:  discard,
@@ -193,32 +191,23 @@ func (f *simFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken.
 	return f.last, nil
 }
 
-// simStore keeps the token secret in a tokensecrettest.Client, which the
-// consumer's Source reads too: the rotator's writes and the consumer's reads
-// meet in one place, as in Secrets Manager.
-type simStore struct{ secret *tokensecrettest.Client }
+// simStore is the real secretstore.Store over a tokensecrettest.Client,
+// which the consumer's Source reads too: the rotator's writes and the
+// consumer's reads meet in one place, as in Secrets Manager. The client
+// holds the token secret only, so the credentials come from here.
+type simStore struct{ *secretstore.Store }
+
+func newSimStore(secret *tokensecrettest.Client) simStore {
+	return simStore{secretstore.New(putter{secret})}
+}
 
 func (simStore) ReadCredentials(context.Context, string) (oauthtoken.Credentials, error) {
 	return oauthtoken.Credentials{ClientID: "client", ClientSecret: "not-a-real-secret"}, nil
 }
 
-func (s simStore) ReadToken(ctx context.Context, id string) (secretstore.Current, error) {
-	out, err := s.secret.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-	if err != nil {
-		if strings.Contains(err.Error(), "ResourceNotFound") {
-			return secretstore.Current{Problem: "the token secret has no value yet"}, nil
-		}
-		return secretstore.Current{}, err
-	}
-	cur := secretstore.Current{VersionID: aws.ToString(out.VersionId)}
-	cur.Value, cur.Problem = secretstore.ParseToken(aws.ToString(out.SecretString))
-	return cur, nil
-}
+// putter gives the fake client the PutSecretValue the store writes with.
+type putter struct{ *tokensecrettest.Client }
 
-func (s simStore) WriteToken(_ context.Context, _ string, v secretstore.TokenValue) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return s.secret.Put(string(b)), nil
+func (p putter) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	return &secretsmanager.PutSecretValueOutput{VersionId: aws.String(p.Put(aws.ToString(in.SecretString)))}, nil
 }
