@@ -12,6 +12,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,19 +21,22 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tokenrotator/tokenrotator/functions/integration"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 )
 
 // The environment variables the rotator reads.
 const (
-	EnvCredentialsSecretID = "CREDENTIALS_SECRET_ID"
-	EnvTokenSecretID       = "TOKEN_SECRET_ID"
-	EnvTokenURL            = "TOKEN_URL"
-	EnvScope               = "SCOPE"
-	EnvTokenAuth           = "TOKEN_AUTH"
-	EnvRefreshAfter        = "REFRESH_AFTER"
-	EnvTokenParams         = "TOKEN_PARAMS"
-	EnvTokenLifetime       = "TOKEN_LIFETIME"
+	EnvCredentialsSecretID     = "CREDENTIALS_SECRET_ID"
+	EnvTokenSecretID           = "TOKEN_SECRET_ID"
+	EnvTokenURL                = "TOKEN_URL"
+	EnvScope                   = "SCOPE"
+	EnvTokenAuth               = "TOKEN_AUTH"
+	EnvRefreshAfter            = "REFRESH_AFTER"
+	EnvTokenParams             = "TOKEN_PARAMS"
+	EnvTokenLifetime           = "TOKEN_LIFETIME"
+	EnvIntegration             = "INTEGRATION"
+	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
 )
 
 // Defaults for the optional variables.
@@ -56,19 +60,28 @@ const (
 // Names returns every variable Load reads, in a fixed order.
 func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter,
-		EnvTokenParams, EnvTokenLifetime}
+		EnvTokenParams, EnvTokenLifetime, EnvIntegration, EnvIntegrationSecretPrefix}
 }
 
-// Config is the rotator's validated configuration.
-type Config struct {
-	// CredentialsSecretID names the secret holding client_id and client_secret.
-	CredentialsSecretID string
-	// TokenSecretID names the secret the token is written to.
-	TokenSecretID string
+// ProviderNames returns the variables that make up a Provider, in a fixed
+// order. Each can also be set per integration, in the credentials secret,
+// under its SettingKey.
+func ProviderNames() []string {
+	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter, EnvTokenParams, EnvTokenLifetime}
+}
+
+// SettingKey is the credentials secret's JSON field that sets the variable
+// env for one integration: its name in lower case ("token_url" for TOKEN_URL).
+func SettingKey(env string) string { return strings.ToLower(env) }
+
+// Provider holds the settings of one integration's token request and
+// refresh: the function's environment gives the defaults, and each
+// integration's credentials secret may override them (Overlay).
+type Provider struct {
 	// TokenURL is the OAuth2 token endpoint: https, or http on a loopback host.
 	TokenURL string
 	// Scope is sent as is in the form field "scope": comma-separated for
-	// IMS, space-separated for most other providers.
+	// IMS, space-separated for most other providers; empty sends none.
 	Scope string
 	// TokenAuth says where the client credentials go in the token request.
 	TokenAuth TokenAuth
@@ -88,12 +101,35 @@ type Config struct {
 	TokenLifetime time.Duration
 }
 
+// Config is the rotator's validated configuration: the integration the
+// environment names, the defaults of every integration's settings, and
+// where the other integrations are found.
+type Config struct {
+	// Integration is the name of the integration the environment
+	// configures (CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID);
+	// integration.DefaultName unless INTEGRATION is set.
+	Integration string
+	// CredentialsSecretID names the secret holding client_id and
+	// client_secret; empty only when IntegrationSecretPrefix is set and the
+	// environment configures no integration of its own.
+	CredentialsSecretID string
+	// TokenSecretID names the secret the token is written to; empty exactly
+	// when CredentialsSecretID is.
+	TokenSecretID string
+	// IntegrationSecretPrefix is the name prefix of the token secrets of
+	// the integrations added with make integration-add; empty means the
+	// function keeps only the environment's integration.
+	IntegrationSecretPrefix string
+	// Provider holds the defaults of every integration's settings.
+	Provider
+}
+
 // Params returns TokenParams decoded, nil when there are none.
-func (c Config) Params() url.Values {
-	if c.TokenParams == "" {
+func (p Provider) Params() url.Values {
+	if p.TokenParams == "" {
 		return nil
 	}
-	v, _ := url.ParseQuery(c.TokenParams) // Load checked it
+	v, _ := url.ParseQuery(p.TokenParams) // Load or Overlay checked it
 	return v
 }
 
@@ -113,69 +149,146 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	cfg := Config{
-		CredentialsSecretID: get(EnvCredentialsSecretID, ""),
-		TokenSecretID:       get(EnvTokenSecretID, ""),
-		TokenURL:            get(EnvTokenURL, DefaultTokenURL),
-		Scope:               get(EnvScope, DefaultScope),
-		TokenAuth:           TokenAuth(get(EnvTokenAuth, string(DefaultTokenAuth))),
-		RefreshAfter:        DefaultRefreshAfter,
+		Integration:             get(EnvIntegration, integration.DefaultName),
+		CredentialsSecretID:     get(EnvCredentialsSecretID, ""),
+		TokenSecretID:           get(EnvTokenSecretID, ""),
+		IntegrationSecretPrefix: get(EnvIntegrationSecretPrefix, ""),
+		Provider: Provider{
+			TokenURL:     DefaultTokenURL,
+			Scope:        DefaultScope,
+			TokenAuth:    DefaultTokenAuth,
+			RefreshAfter: DefaultRefreshAfter,
+		},
 	}
-	if cfg.CredentialsSecretID == "" {
+	if err := integration.CheckName(cfg.Integration); err != nil {
+		bad(EnvIntegration, "%v", err)
+	}
+	fleet := cfg.IntegrationSecretPrefix != ""
+	switch {
+	case cfg.CredentialsSecretID == "" && cfg.TokenSecretID == "" && fleet:
+		// Only the integrations found under the prefix.
+	case cfg.CredentialsSecretID == "":
 		bad(EnvCredentialsSecretID, "required: the name or ARN of the secret holding client_id and client_secret")
-	}
-	if cfg.TokenSecretID == "" {
+		if cfg.TokenSecretID == "" {
+			bad(EnvTokenSecretID, "required: the name or ARN of the secret the token is written to")
+		}
+	case cfg.TokenSecretID == "":
 		bad(EnvTokenSecretID, "required: the name or ARN of the secret the token is written to")
-	}
-	if cfg.CredentialsSecretID != "" && cfg.CredentialsSecretID == cfg.TokenSecretID {
+	case cfg.CredentialsSecretID == cfg.TokenSecretID:
 		bad(EnvTokenSecretID, "must name another secret than %s: the token would overwrite the credentials", EnvCredentialsSecretID)
 	}
-	if err := checkTokenURL(cfg.TokenURL); err != nil {
-		bad(EnvTokenURL, "%v", err)
-	}
-	// Spaces are allowed: IMS joins scopes with commas, most other providers
-	// with spaces, and the value is sent as is.
-	if i := strings.IndexFunc(cfg.Scope, unicode.IsControl); i >= 0 {
-		bad(EnvScope, "must not contain control characters, found %q at byte %d", cfg.Scope[i], i)
-	}
-	switch cfg.TokenAuth {
-	case AuthBody, AuthBasic:
-	default:
-		bad(EnvTokenAuth, "%q is not one of %q or %q", string(cfg.TokenAuth), AuthBody, AuthBasic)
-	}
-	if v := get(EnvRefreshAfter, ""); v != "" {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(EnvRefreshAfter, "%q is not a Go duration such as 1h or 90m", v)
-		case d <= 0:
-			bad(EnvRefreshAfter, "%q must be above zero", v)
-		default:
-			cfg.RefreshAfter = d
+	if fleet {
+		if strings.ContainsFunc(cfg.IntegrationSecretPrefix, unicode.IsControl) || !strings.HasSuffix(cfg.IntegrationSecretPrefix, "/") {
+			bad(EnvIntegrationSecretPrefix, "%q must be a secret name prefix ending in /, such as tokenrotator/integrations/", cfg.IntegrationSecretPrefix)
+		}
+		if cfg.TokenSecretID != "" && strings.HasPrefix(cfg.TokenSecretID, cfg.IntegrationSecretPrefix) {
+			bad(EnvTokenSecretID, "must not start with %s %q: that name belongs to an added integration", EnvIntegrationSecretPrefix, cfg.IntegrationSecretPrefix)
 		}
 	}
-	if v := get(EnvTokenParams, ""); v != "" {
-		params, err := parseTokenParams(v)
-		if err != nil {
-			bad(EnvTokenParams, "%v", err)
-		} else {
-			cfg.TokenParams = params.Encode()
-		}
-	}
-	if v := get(EnvTokenLifetime, ""); v != "" {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(EnvTokenLifetime, "%q is not a Go duration such as 1h or 90m", v)
-		case d < oauthtoken.MinLifetime || d > oauthtoken.MaxLifetime:
-			bad(EnvTokenLifetime, "%q is outside %s to %s, the lifetimes this rotator keeps fresh", v, oauthtoken.MinLifetime, oauthtoken.MaxLifetime)
-		default:
-			cfg.TokenLifetime = d
+	for _, name := range ProviderNames() {
+		if v := get(name, ""); v != "" {
+			if err := cfg.Provider.set(name, v); err != nil {
+				bad(name, "%v", err)
+			}
 		}
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// Overlay returns p with the settings that an integration's credentials
+// secret carries: the fields named by SettingKey ("token_url", "scope",
+// ...), each a JSON string; other fields are ignored. An empty "scope" or
+// "token_params" means none; any other empty field means p's value. The
+// error names every bad field and quotes no value of a field it does not
+// know.
+func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
+	var errs []error
+	for _, name := range ProviderNames() {
+		key := SettingKey(name)
+		raw, ok := fields[key]
+		if !ok {
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			errs = append(errs, fmt.Errorf("field %q (%s for this integration) must be a string", key, name))
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			switch name {
+			case EnvScope:
+				p.Scope = ""
+			case EnvTokenParams:
+				p.TokenParams = ""
+			}
+			continue
+		}
+		if err := p.set(name, v); err != nil {
+			errs = append(errs, fmt.Errorf("field %q (%s for this integration): %w", key, name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return Provider{}, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// set parses the value v of the Provider variable name into p: the one
+// place where each setting is checked, for the environment and for the
+// credentials secret alike.
+func (p *Provider) set(name, v string) error {
+	switch name {
+	case EnvTokenURL:
+		if err := checkTokenURL(v); err != nil {
+			return err
+		}
+		p.TokenURL = v
+	case EnvScope:
+		// Spaces are allowed: IMS joins scopes with commas, most other
+		// providers with spaces, and the value is sent as is.
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		}
+		p.Scope = v
+	case EnvTokenAuth:
+		switch a := TokenAuth(v); a {
+		case AuthBody, AuthBasic:
+			p.TokenAuth = a
+		default:
+			return fmt.Errorf("%q is not one of %q or %q", v, AuthBody, AuthBasic)
+		}
+	case EnvRefreshAfter:
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%q is not a Go duration such as 1h or 90m", v)
+		case d <= 0:
+			return fmt.Errorf("%q must be above zero", v)
+		}
+		p.RefreshAfter = d
+	case EnvTokenParams:
+		params, err := parseTokenParams(v)
+		if err != nil {
+			return err
+		}
+		p.TokenParams = params.Encode()
+	case EnvTokenLifetime:
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%q is not a Go duration such as 1h or 90m", v)
+		case d < oauthtoken.MinLifetime || d > oauthtoken.MaxLifetime:
+			return fmt.Errorf("%q is outside %s to %s, the lifetimes this rotator keeps fresh", v, oauthtoken.MinLifetime, oauthtoken.MaxLifetime)
+		}
+		p.TokenLifetime = d
+	default:
+		return fmt.Errorf("not a provider setting")
+	}
+	return nil
 }
 
 // reservedParams are the form fields the rotator sets itself: TOKEN_PARAMS

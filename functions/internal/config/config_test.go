@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load() error = %v", err)
 	}
-	want := Config{CredentialsSecretID: "creds", TokenSecretID: "token", TokenURL: DefaultTokenURL,
-		Scope: DefaultScope, TokenAuth: AuthBody, RefreshAfter: time.Hour}
+	want := Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: Provider{
+		TokenURL: DefaultTokenURL, Scope: DefaultScope, TokenAuth: AuthBody, RefreshAfter: time.Hour}}
 	if got != want {
 		t.Errorf("Load() = %+v, want %+v", got, want)
 	}
@@ -148,8 +149,87 @@ func TestLoopbackHostsMayUseHTTP(t *testing.T) {
 
 func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
-	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER,TOKEN_PARAMS,TOKEN_LIFETIME"
+	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER,TOKEN_PARAMS,TOKEN_LIFETIME," +
+		"INTEGRATION,INTEGRATION_SECRET_PREFIX"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
+	}
+}
+
+func TestLoadIntegrations(t *testing.T) {
+	m := base()
+	m[EnvIntegration] = "adobe-main"
+	m[EnvIntegrationSecretPrefix] = "tokenrotator/integrations/"
+	got, err := Load(env(m))
+	if err != nil || got.Integration != "adobe-main" || got.IntegrationSecretPrefix != "tokenrotator/integrations/" {
+		t.Fatalf("Load() = %+v, %v; want integration adobe-main with the prefix", got, err)
+	}
+	// With a prefix, the environment may configure no integration of its own.
+	got, err = Load(env(map[string]string{EnvIntegrationSecretPrefix: "s/integrations/"}))
+	if err != nil || got.CredentialsSecretID != "" || got.TokenSecretID != "" {
+		t.Errorf("Load(prefix only) = %+v, %v; want no own integration and no error", got, err)
+	}
+}
+
+func TestLoadRefusesBadIntegrationSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"bad name":              {map[string]string{EnvIntegration: "Acme"}, EnvIntegration + ": integration name"},
+		"prefix without slash":  {map[string]string{EnvIntegrationSecretPrefix: "s-integrations"}, EnvIntegrationSecretPrefix + `: "s-integrations" must be`},
+		"token under prefix":    {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "s/i/x"}, EnvTokenSecretID + ": must not start with"},
+		"only the token secret": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvCredentialsSecretID: ""}, EnvCredentialsSecretID + ": required"},
+	} {
+		m := base()
+		for k, v := range tc.env {
+			m[k] = v
+		}
+		_, err := Load(env(m))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Load() error = %v, want it to contain %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestOverlay(t *testing.T) {
+	def, err := Load(env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := def.Provider.Overlay(map[string]json.RawMessage{
+		"token_url":      json.RawMessage(`"https://tenant.example/oauth/token"`),
+		"scope":          json.RawMessage(`""`),
+		"token_auth":     json.RawMessage(`"basic"`),
+		"token_params":   json.RawMessage(`"audience=https://api.example/"`),
+		"token_lifetime": json.RawMessage(`"2h"`),
+		"refresh_after":  json.RawMessage(`""`),
+		"unrelated":      json.RawMessage(`{"x": 1}`),
+	})
+	want := Provider{TokenURL: "https://tenant.example/oauth/token", Scope: "", TokenAuth: AuthBasic, RefreshAfter: time.Hour,
+		TokenParams: "audience=https%3A%2F%2Fapi.example%2F", TokenLifetime: 2 * time.Hour}
+	if err != nil || got != want {
+		t.Errorf("Overlay() = %+v, %v; want %+v", got, err, want)
+	}
+	if same, err := def.Provider.Overlay(nil); err != nil || same != def.Provider {
+		t.Errorf("Overlay(nil) = %+v, %v; want the defaults unchanged", same, err)
+	}
+}
+
+func TestOverlayRefusesBadFields(t *testing.T) {
+	def, _ := Load(env(base()))
+	_, err := def.Provider.Overlay(map[string]json.RawMessage{
+		"token_url":    json.RawMessage(`"http://evil.example/token"`),
+		"token_auth":   json.RawMessage(`42`),
+		"token_params": json.RawMessage(`"client_secret=x"`),
+	})
+	if err == nil {
+		t.Fatal("Overlay() error = nil, want one naming each bad field")
+	}
+	for _, want := range []string{`field "token_url" (TOKEN_URL for this integration)`, `field "token_auth" (TOKEN_AUTH for this integration) must be a string`,
+		`field "token_params" (TOKEN_PARAMS for this integration): must not set "client_secret"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Overlay() error = %v, want it to contain %q", err, want)
+		}
 	}
 }

@@ -3,7 +3,8 @@
 // A scheduled event from EventBridge Scheduler ("source": "aws.scheduler",
 // "detail" a JSON string) or from an EventBridge rule ("source":
 // "aws.events", "detail" an object) is a normal run, and so is {}.
-// {"force": true} is a forced run. A CloudFormation custom-resource event
+// {"force": true} is a forced run. Either may name one integration,
+// {"force": true, "integration": "acme"}, to run only that one. A CloudFormation custom-resource event
 // (RequestType and ResponseURL set) is a deploy-time request.
 //
 //	ev, err := event.Parse(payload)
@@ -23,6 +24,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/tokenrotator/tokenrotator/functions/integration"
 )
 
 // Kind is what an event asks for.
@@ -56,13 +59,17 @@ type Event struct {
 	Source string
 	// CFN is the custom-resource request when Kind is CustomResource.
 	CFN *cfn.Event
+	// Integration, when not empty, limits a normal or forced run to the
+	// integration of that name.
+	Integration string
 }
 
-const expected = `expected {}, {"force": true}, an EventBridge scheduled event or a CloudFormation custom-resource event`
+const expected = `expected {}, {"force": true} (either with "integration": "<name>"), an EventBridge scheduled event or a CloudFormation custom-resource event`
 
 // probe holds the fields that tell the events apart.
 type probe struct {
 	Force       json.RawMessage `json:"force"`
+	Integration json.RawMessage `json:"integration"`
 	Source      string          `json:"source"`
 	DetailType  string          `json:"detail-type"`
 	Detail      json.RawMessage `json:"detail"`
@@ -102,7 +109,7 @@ func Parse(payload []byte) (Event, error) {
 	}
 	var unknown []string
 	for k := range fields {
-		if k != "force" {
+		if k != "force" && k != "integration" {
 			unknown = append(unknown, k)
 		}
 	}
@@ -110,17 +117,25 @@ func Parse(payload []byte) (Event, error) {
 		sort.Strings(unknown)
 		return Event{}, fmt.Errorf("event has unknown field(s) %s; %s", strings.Join(unknown, ", "), expected)
 	}
-	if p.Force == nil {
-		return Event{Kind: Normal}, nil
+	ev := Event{Kind: Normal}
+	if p.Integration != nil {
+		if err := json.Unmarshal(p.Integration, &ev.Integration); err != nil {
+			return Event{}, fmt.Errorf(`event field "integration" must be a string, an integration's name`)
+		}
+		if err := integration.CheckName(ev.Integration); err != nil {
+			return Event{}, fmt.Errorf(`event field "integration": %w`, err)
+		}
 	}
-	var force bool
-	if err := json.Unmarshal(p.Force, &force); err != nil {
-		return Event{}, fmt.Errorf(`event field "force" must be true or false`)
+	if p.Force != nil {
+		var force bool
+		if err := json.Unmarshal(p.Force, &force); err != nil {
+			return Event{}, fmt.Errorf(`event field "force" must be true or false`)
+		}
+		if force {
+			ev.Kind = Force
+		}
 	}
-	if force {
-		return Event{Kind: Force}, nil
-	}
-	return Event{Kind: Normal}, nil
+	return ev, nil
 }
 
 func parseScheduled(fields map[string]json.RawMessage, p probe) (Event, error) {

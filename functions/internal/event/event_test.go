@@ -32,6 +32,11 @@ func TestParse(t *testing.T) {
 		{"scheduled event with a stray field", `{"source":"aws.events","detail":{},"force":true}`, 0, `unknown field "force"`},
 		{"custom resource without ResponseURL", `{"RequestType":"Create","StackId":"s","RequestId":"r","LogicalResourceId":"l"}`, 0, "lacks ResponseURL"},
 		{"custom resource bad type", strings.Replace(cfn, "%s", "Replace", 1), 0, `RequestType "Replace"`},
+		{"force one integration", `{"force": true, "integration": "acme"}`, Force, ""},
+		{"one integration", `{"integration": "acme"}`, Normal, ""},
+		{"integration not a string", `{"integration": 7}`, 0, `"integration" must be a string`},
+		{"integration name invalid", `{"force": true, "integration": "../acme"}`, 0, `integration name "../acme" is not valid`},
+		{"integration in a scheduled event", `{"source":"aws.events","detail":{},"integration":"acme"}`, 0, `unknown field "integration"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +49,9 @@ func TestParse(t *testing.T) {
 			}
 			if err != nil || got.Kind != tt.want {
 				t.Fatalf("Parse() = %v, %v; want %v", got.Kind, err, tt.want)
+			}
+			if strings.Contains(tt.payload, `"acme"`) && got.Integration != "acme" {
+				t.Errorf("Parse().Integration = %q, want acme", got.Integration)
 			}
 			if got.Kind == CustomResource && got.CFN == nil {
 				t.Errorf("Parse().CFN = nil, want the request")

@@ -1,15 +1,19 @@
 // Package metrics writes the rotator's CloudWatch metrics as Embedded Metric
-// Format (EMF) lines: one JSON object per run, written to the function's
-// standard output, which Lambda sends to CloudWatch Logs, where CloudWatch
-// turns it into metrics. No API call, no permission, no extra latency.
+// Format (EMF) lines, written to the function's standard output, which
+// Lambda sends to CloudWatch Logs, where CloudWatch turns them into metrics.
+// No API call, no permission, no extra latency.
 //
 //	m := metrics.Emitter{W: os.Stdout, FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")}
-//	m.Success(time.Until(expiry), tokenRequest, rotated) // after a run that left a fresh token
-//	m.Failure()                                          // after a run that failed
+//	m.Integration("acme", metrics.Outcome{Rotated: true, TTL: ttl, TokenRequest: d}) // one line per integration
+//	m.Run(metrics.Summary{Integrations: 3, Rotated: 1, Failed: 1, MinTTL: ttl})     // one line per run
 //
-// Every line carries namespace [Namespace] and dimension [DimensionFunctionName].
-// The stale-token alarm in template.yaml watches [RotationSucceeded]; the
-// names here and there are checked against each other by functions/internal/templatecheck.
+// A run line carries dimension [DimensionFunctionName]; an integration's line
+// carries [DimensionFunctionName] and [DimensionIntegration]. The stale-token
+// alarm in template.yaml watches the run's [RotationSucceeded], which is 1
+// only when every integration was left with a fresh token; each added
+// integration's own alarm watches its [RotationSucceeded]. The names here and
+// in the template are checked against each other by
+// functions/internal/templatecheck.
 package metrics
 
 import (
@@ -25,19 +29,28 @@ import (
 const (
 	// Namespace is the CloudWatch namespace of every metric.
 	Namespace = "TokenRotator"
-	// DimensionFunctionName is the one dimension, valued with the function's name.
+	// DimensionFunctionName is valued with the function's name, on every line.
 	DimensionFunctionName = "FunctionName"
+	// DimensionIntegration is valued with the integration's name, on the
+	// lines of one integration's outcome.
+	DimensionIntegration = "Integration"
 
-	// RotationSucceeded is 1 for a run that left a fresh token (rotated or not)
-	// and 0 for a failed one: its sum over a day is the number of good runs.
+	// RotationSucceeded is 1 for an outcome that left a fresh token (rotated
+	// or not) and 0 for a failed one; on a run line, 1 when every
+	// integration did. Its sum over a day is the number of good runs.
 	RotationSucceeded = "RotationSucceeded"
-	// RotationFailed is 1 for a failed run and 0 for a good one.
+	// RotationFailed is 1 for a failed outcome, or a run with any, and 0
+	// otherwise.
 	RotationFailed = "RotationFailed"
-	// TokenSecondsToExpiry is how long the stored token has left after a good run.
+	// TokenSecondsToExpiry is how long the stored token has left after a
+	// good outcome; on a run line, the least of the run's good outcomes.
 	TokenSecondsToExpiry = "TokenSecondsToExpiry"
-	// TokenRequestLatency is the time the token request took, retries included,
-	// in milliseconds; only sent by runs that requested a token.
+	// TokenRequestLatency is the time the token request took, retries
+	// included, in milliseconds; only sent for outcomes that requested a
+	// token, and on a run line the longest of them.
 	TokenRequestLatency = "TokenRequestLatency"
+	// IntegrationsFailed, on a run line, counts the failed integrations.
+	IntegrationsFailed = "IntegrationsFailed"
 )
 
 // CloudWatch units of the metrics above.
@@ -56,18 +69,72 @@ type Emitter struct {
 	W io.Writer
 	// FunctionName is the value of the FunctionName dimension, the
 	// AWS_LAMBDA_FUNCTION_NAME the caller read from its environment. Empty
-	// means no dimension: the metrics are then recorded without one, and the
-	// alarms, which filter on FunctionName, do not see them.
+	// means no such dimension: the metrics are then recorded without it,
+	// and the alarms, which filter on FunctionName, do not see them.
 	FunctionName string
 	// Now stamps each line; nil means time.Now.
 	Now func() time.Time
 }
 
-// Success records a run that left a fresh token: ttl is how long the stored
-// token has left, tokenRequest how long its request took, and rotated whether
-// a new token was requested and stored. The latency is sent only when rotated
-// is true; a negative ttl counts as zero.
-func (e Emitter) Success(ttl, tokenRequest time.Duration, rotated bool) {
+// Outcome is what one run did for one integration.
+type Outcome struct {
+	// Failed says the integration was left without a new token and with an
+	// error; the other fields are then ignored.
+	Failed bool
+	// Rotated says a new token was requested and stored.
+	Rotated bool
+	// TTL is how long the stored token has left; a negative TTL counts as zero.
+	TTL time.Duration
+	// TokenRequest is how long the token request took, when Rotated.
+	TokenRequest time.Duration
+}
+
+// Summary is what one run did for all its integrations.
+type Summary struct {
+	// Integrations, Rotated and Failed count the run's integrations, those
+	// that got a new token and those that failed.
+	Integrations, Rotated, Failed int
+	// MinTTL is the least time left on a good integration's token; ignored
+	// when every integration failed.
+	MinTTL time.Duration
+	// MaxTokenRequest is the longest token request; ignored when Rotated is 0.
+	MaxTokenRequest time.Duration
+}
+
+// Integration records one integration's outcome, with dimensions
+// FunctionName and Integration.
+func (e Emitter) Integration(name string, o Outcome) {
+	values, units := outcome(!o.Failed, o.Rotated, o.TTL, o.TokenRequest)
+	values[DimensionIntegration] = name
+	e.write(values, units, DimensionIntegration)
+}
+
+// Run records a run, with dimension FunctionName: a success when no
+// integration failed, with the least time left and the longest token
+// request among its integrations.
+func (e Emitter) Run(s Summary) {
+	values, units := outcome(s.Failed == 0, s.Rotated > 0, s.MinTTL, s.MaxTokenRequest)
+	if s.Failed > 0 && s.Failed < s.Integrations {
+		// Some integrations were left fresh: keep their least time left
+		// and their longest request.
+		values[TokenSecondsToExpiry] = math.Round(max(s.MinTTL, 0).Seconds())
+		units = append(units, metric{TokenSecondsToExpiry, UnitSeconds})
+		if s.Rotated > 0 {
+			values[TokenRequestLatency] = float64(s.MaxTokenRequest.Microseconds()) / 1000
+			units = append(units, metric{TokenRequestLatency, UnitMilliseconds})
+		}
+	}
+	values[IntegrationsFailed] = s.Failed
+	units = append(units, metric{IntegrationsFailed, UnitCount})
+	e.write(values, units)
+}
+
+// outcome builds the values shared by both kinds of line.
+func outcome(ok, rotated bool, ttl, tokenRequest time.Duration) (map[string]any, []metric) {
+	if !ok {
+		return map[string]any{RotationSucceeded: 0, RotationFailed: 1},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}}
+	}
 	values := map[string]any{
 		RotationSucceeded:    1,
 		RotationFailed:       0,
@@ -83,13 +150,7 @@ func (e Emitter) Success(ttl, tokenRequest time.Duration, rotated bool) {
 		values[TokenRequestLatency] = float64(tokenRequest.Microseconds()) / 1000
 		units = append(units, metric{TokenRequestLatency, UnitMilliseconds})
 	}
-	e.write(values, units)
-}
-
-// Failure records a failed run.
-func (e Emitter) Failure() {
-	e.write(map[string]any{RotationSucceeded: 0, RotationFailed: 1},
-		[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}})
+	return values, units
 }
 
 // metric is one entry of the EMF Metrics list.
@@ -100,7 +161,7 @@ type metric struct {
 
 // write builds the EMF object: the metric values and the dimension as
 // top-level members, the metadata under "_aws".
-func (e Emitter) write(values map[string]any, metrics []metric) {
+func (e Emitter) write(values map[string]any, metrics []metric, extraDims ...string) {
 	w, now := e.W, e.Now
 	if w == nil {
 		w = os.Stdout
@@ -113,6 +174,7 @@ func (e Emitter) write(values map[string]any, metrics []metric) {
 		dims = append(dims, DimensionFunctionName)
 		values[DimensionFunctionName] = e.FunctionName
 	}
+	dims = append(dims, extraDims...)
 	values["_aws"] = map[string]any{
 		"Timestamp": now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{

@@ -56,39 +56,50 @@ func TestEmitter(t *testing.T) {
 	}{
 		{
 			name: "rotated",
-			emit: func(e Emitter) { e.Success(24*time.Hour-time.Second, 1234567*time.Microsecond, true) },
+			emit: func(e Emitter) { e.Run(Summary{Integrations: 1, Rotated: 1, MinTTL: 24*time.Hour - time.Second, MaxTokenRequest: 1234567 * time.Microsecond}) },
 			wantMetrics: []metric{
 				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount},
-				{TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds},
+				{TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds}, {IntegrationsFailed, UnitCount},
 			},
 			wantValues: map[string]any{
-				RotationSucceeded: 1.0, RotationFailed: 0.0, TokenSecondsToExpiry: 86399.0,
+				RotationSucceeded: 1.0, RotationFailed: 0.0, TokenSecondsToExpiry: 86399.0, IntegrationsFailed: 0.0,
 				TokenRequestLatency: 1234.567, "Rotated": true, DimensionFunctionName: "tokenrotator-RotatorFunction-abc",
 			},
 		},
 		{
 			name: "fresh token left alone: success without a latency",
-			emit: func(e Emitter) { e.Success(20*time.Hour+400*time.Millisecond, 0, false) },
+			emit: func(e Emitter) { e.Run(Summary{Integrations: 1, MinTTL: 20*time.Hour + 400*time.Millisecond}) },
 			wantMetrics: []metric{
-				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds}, {IntegrationsFailed, UnitCount},
 			},
 			wantValues: map[string]any{RotationSucceeded: 1.0, RotationFailed: 0.0, TokenSecondsToExpiry: 72000.0, "Rotated": false},
 			wantAbsent: []string{TokenRequestLatency},
 		},
 		{
 			name: "negative ttl counts as zero",
-			emit: func(e Emitter) { e.Success(-time.Minute, 0, false) },
+			emit: func(e Emitter) { e.Run(Summary{Integrations: 1, MinTTL: -time.Minute}) },
 			wantMetrics: []metric{
-				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds}, {IntegrationsFailed, UnitCount},
 			},
 			wantValues: map[string]any{TokenSecondsToExpiry: 0.0},
 		},
 		{
 			name:        "failure",
-			emit:        func(e Emitter) { e.Failure() },
-			wantMetrics: []metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}},
-			wantValues:  map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0},
+			emit:        func(e Emitter) { e.Run(Summary{Integrations: 1, Failed: 1}) },
+			wantMetrics: []metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {IntegrationsFailed, UnitCount}},
+			wantValues:  map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0, IntegrationsFailed: 1.0},
 			wantAbsent:  []string{TokenSecondsToExpiry, TokenRequestLatency, "Rotated"},
+		},
+		{
+			name: "a run where some integrations failed keeps the others' least time left",
+			emit: func(e Emitter) {
+				e.Run(Summary{Integrations: 10, Rotated: 7, Failed: 2, MinTTL: time.Hour, MaxTokenRequest: 2 * time.Second})
+			},
+			wantMetrics: []metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+				{TokenRequestLatency, UnitMilliseconds}, {IntegrationsFailed, UnitCount}},
+			wantValues: map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0, TokenSecondsToExpiry: 3600.0,
+				TokenRequestLatency: 2000.0, IntegrationsFailed: 2.0},
+			wantAbsent: []string{"Rotated"},
 		},
 	}
 	for _, tt := range tests {
@@ -135,7 +146,7 @@ func TestEmitter(t *testing.T) {
 
 func TestEmitterWithoutFunctionName(t *testing.T) {
 	var buf bytes.Buffer
-	Emitter{W: &buf}.Failure()
+	Emitter{W: &buf}.Run(Summary{Integrations: 1, Failed: 1})
 	line, flat := decode(t, &buf)
 	if want := [][]string{{}}; !reflect.DeepEqual(line.AWS.CloudWatchMetrics[0].Dimensions, want) {
 		t.Errorf("Dimensions = %v, want %v (one empty dimension set)", line.AWS.CloudWatchMetrics[0].Dimensions, want)
@@ -155,9 +166,43 @@ func (w *failingWriter) Write([]byte) (int, error) { w.calls++; return 0, errors
 func TestEmitterIgnoresWriteErrors(t *testing.T) {
 	w := &failingWriter{}
 	e := Emitter{W: w, FunctionName: "f"}
-	e.Success(time.Hour, time.Millisecond, true)
-	e.Failure()
+	e.Integration("acme", Outcome{Rotated: true, TTL: time.Hour, TokenRequest: time.Millisecond})
+	e.Run(Summary{Integrations: 1, Failed: 1})
 	if w.calls != 2 {
 		t.Errorf("Write calls = %d, want 2 (one per line, errors dropped)", w.calls)
+	}
+}
+
+func TestEmitterIntegration(t *testing.T) {
+	for name, tc := range map[string]struct {
+		o           Outcome
+		wantMetrics []metric
+		wantValues  map[string]any
+	}{
+		"rotated": {Outcome{Rotated: true, TTL: time.Hour, TokenRequest: 150 * time.Millisecond},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds}},
+			map[string]any{RotationSucceeded: 1.0, TokenSecondsToExpiry: 3600.0, TokenRequestLatency: 150.0}},
+		"failed": {Outcome{Failed: true, TTL: time.Hour},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}},
+			map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0}},
+	} {
+		var buf bytes.Buffer
+		Emitter{W: &buf, FunctionName: "fn", Now: func() time.Time { return fixed }}.Integration("acme", tc.o)
+		line, flat := decode(t, &buf)
+		cwm := line.AWS.CloudWatchMetrics[0]
+		if want := [][]string{{DimensionFunctionName, DimensionIntegration}}; !reflect.DeepEqual(cwm.Dimensions, want) {
+			t.Errorf("%s: Dimensions = %v, want %v", name, cwm.Dimensions, want)
+		}
+		if !reflect.DeepEqual(cwm.Metrics, tc.wantMetrics) {
+			t.Errorf("%s: Metrics = %v, want %v", name, cwm.Metrics, tc.wantMetrics)
+		}
+		if flat[DimensionIntegration] != "acme" || flat[DimensionFunctionName] != "fn" {
+			t.Errorf("%s: dimension members = %v, %v; want acme, fn", name, flat[DimensionIntegration], flat[DimensionFunctionName])
+		}
+		for k, want := range tc.wantValues {
+			if flat[k] != want {
+				t.Errorf("%s: member %q = %v, want %v", name, k, flat[k], want)
+			}
+		}
 	}
 }

@@ -21,6 +21,13 @@ func refuseRedirect(req *http.Request, _ []*http.Request) error {
 
 // newTransport returns the shared transport: TLS always verified, bounded
 // dial, handshake and header waits.
+// NewTransport returns the transport a Fetcher uses when Config.Transport is
+// nil: bounded dial, TLS handshake and header waits, TLS always verified,
+// and up to 16 idle connections per host, so that a run's concurrent
+// requests to one provider reuse their connections. Share it between
+// Fetchers.
+func NewTransport() http.RoundTripper { return newTransport() }
+
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -29,7 +36,8 @@ func newTransport() *http.Transport {
 		ResponseHeaderTimeout: 10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          2,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
 	}
 }

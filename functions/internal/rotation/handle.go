@@ -12,9 +12,10 @@ import (
 )
 
 // Handle is the Lambda handler: it parses the payload and runs. Scheduled
-// events and {} are normal runs, {"force": true} a forced one. For a
-// CloudFormation custom-resource event, Create and Update run forced,
-// Delete does nothing, and the outcome goes to the event's ResponseURL; the
+// events and {} are normal runs, {"force": true} a forced one; either may
+// name one integration. For a CloudFormation custom-resource event, Create
+// and Update force the function's own integration (the stack's), Delete
+// does nothing, and the outcome goes to the event's ResponseURL; the
 // invocation itself then succeeds unless that report could not be sent, so
 // that Lambda does not retry a request CloudFormation already has an answer to.
 func (r *Rotator) Handle(ctx context.Context, payload json.RawMessage) (Result, error) {
@@ -27,8 +28,18 @@ func (r *Rotator) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	case event.CustomResource:
 		return r.customResource(ctx, ev.CFN)
 	default:
-		return r.Rotate(ctx, ev.Kind == event.Force)
+		return r.Run(ctx, Request{Force: ev.Kind == event.Force, Integration: ev.Integration})
 	}
+}
+
+// deployRequest is what a custom-resource Create or Update runs: the
+// function's own integration, forced; or, for a function without one, a
+// normal run of the added integrations.
+func (r *Rotator) deployRequest() Request {
+	if r.cfg.Settings.CredentialsSecretID == "" {
+		return Request{}
+	}
+	return Request{Force: true, Integration: r.cfg.Settings.Integration}
 }
 
 func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, error) {
@@ -44,12 +55,15 @@ func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, er
 		if physical == "" {
 			physical = r.cfg.Settings.TokenSecretID
 		}
+		if physical == "" {
+			physical = r.cfg.Settings.IntegrationSecretPrefix
+		}
 		if ev.RequestType == cfn.RequestDelete {
 			log.InfoContext(ctx, "custom resource delete: nothing to do, the token secret stays until the stack deletes it")
 			res = Result{Reason: "custom-resource Delete: nothing to do", TokenSecretID: r.cfg.Settings.TokenSecretID}
 			return physical, nil, nil
 		}
-		out, err := r.Rotate(ctx, true)
+		out, err := r.Run(ctx, r.deployRequest())
 		if err != nil {
 			runErr = err
 			return physical, nil, err

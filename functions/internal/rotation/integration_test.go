@@ -67,7 +67,7 @@ func newStack(t *testing.T, tokenValue *string) *stack {
 	s.r = rotation.New(rotation.Config{
 		Settings: cfg,
 		Store:    secretstore.New(s.sm),
-		Fetcher:  oauthtoken.New(oauthtoken.Config{TokenURL: cfg.TokenURL, Scope: cfg.Scope, Logger: log, Reserve: 2 * time.Second}),
+		Fetchers: rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}),
 		Logger:   log,
 	})
 	return s

@@ -1,12 +1,16 @@
-// Package rotation decides whether the stored token needs replacing, and
-// replaces it: read the credentials, read the stored token, fetch, write.
+// Package rotation decides whether each integration's stored token needs
+// replacing, and replaces it: read the credentials, read the stored token,
+// fetch, write. One run covers the environment's integration and those
+// found under INTEGRATION_SECRET_PREFIX, a bounded number at a time, with
+// writes paced under Secrets Manager's shared write quota (see fleet.go).
 //
-//	r := rotation.New(rotation.Config{Settings: cfg, Store: store, Fetcher: fetcher, Logger: log})
+//	r := rotation.New(rotation.Config{Settings: cfg, Store: store, Directory: dir, Fetchers: fetchers, Logger: log})
 //	res, err := r.Handle(ctx, payload) // the Lambda handler
 //
-// A run writes at most one version and nothing on failure. Every decision is
-// one log line with secret ids, version ids, expiry and durations, never a
-// client secret or token.
+// A run writes at most one version per integration and nothing for an
+// integration that fails; one integration's failure changes nothing for the
+// others. Every decision is one log line with the integration's name, secret
+// ids, version ids, expiry and durations, never a client secret or token.
 package rotation
 
 import (
@@ -17,35 +21,72 @@ import (
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 )
 
-// Store is what the rotator needs of the secrets.
+// Store is what the rotator needs of the secrets. It must be safe for
+// concurrent use.
 type Store interface {
-	ReadCredentials(ctx context.Context, id string) (oauthtoken.Credentials, error)
+	ReadCredentials(ctx context.Context, id string) (secretstore.Credentials, error)
 	ReadToken(ctx context.Context, id string) (secretstore.Current, error)
 	WriteToken(ctx context.Context, id string, v secretstore.TokenValue) (string, error)
 }
 
-// Fetcher requests a token from the provider.
+// Directory finds the integrations added under a prefix; see
+// secretstore.Directory. It must be safe for concurrent use.
+type Directory interface {
+	List(ctx context.Context, prefix string) ([]secretstore.Entry, error)
+	Lookup(ctx context.Context, prefix, name string) (secretstore.Entry, error)
+}
+
+// Fetcher requests a token from the provider. It must be safe for
+// concurrent use.
 type Fetcher interface {
 	Fetch(ctx context.Context, creds oauthtoken.Credentials) (oauthtoken.Token, error)
 }
 
-// Metrics records each run's outcome; see package metrics.
+// Metrics records each integration's outcome and each run's; see package
+// metrics. It must be safe for concurrent use.
 type Metrics interface {
-	Success(ttl, tokenRequest time.Duration, rotated bool)
-	Failure()
+	Integration(name string, o metrics.Outcome)
+	Run(s metrics.Summary)
 }
 
-// Config wires a Rotator. Settings, Store and Fetcher are required.
+// Defaults for the zero values of Config.
+const (
+	// DefaultConcurrency is how many integrations a run works on at once.
+	DefaultConcurrency = 16
+	// DefaultWriteRate is the most token writes per second a run makes:
+	// PutSecretValue, UpdateSecret and UpdateSecretVersionStage share 50
+	// requests per second per Region and account, and 10 of them are left
+	// for everything else that writes secrets there.
+	DefaultWriteRate = 40
+	// DefaultIntegrationTimeout bounds one integration's reads, token
+	// request and write, so that a slow provider holds only its own slot.
+	DefaultIntegrationTimeout = 30 * time.Second
+)
+
+// Config wires a Rotator. Settings, Store and Fetchers are required;
+// Directory too when Settings.IntegrationSecretPrefix is set.
 type Config struct {
-	Settings config.Config
-	Store    Store
-	Fetcher  Fetcher
-	// Metrics, if not nil, is told each run's outcome.
+	Settings  config.Config
+	Store     Store
+	Directory Directory
+	// Fetchers returns the Fetcher for an integration's provider settings.
+	// NewFetchers builds one that shares a transport and reuses Fetchers.
+	Fetchers func(config.Provider) Fetcher
+	// Metrics, if not nil, is told each integration's and each run's outcome.
 	Metrics Metrics
+	// Concurrency bounds the integrations worked on at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// WriteRate bounds the token writes per second; 0 means DefaultWriteRate.
+	WriteRate float64
+	// IntegrationTimeout bounds one integration's work; 0 means
+	// DefaultIntegrationTimeout. The invocation's deadline bounds it too.
+	IntegrationTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per decision; nil means slog.Default().
@@ -54,7 +95,8 @@ type Config struct {
 
 // Rotator keeps the token secret fresh. It is safe for concurrent use.
 type Rotator struct {
-	cfg Config
+	cfg    Config
+	writes *pacer
 }
 
 // New returns a Rotator. It makes no network call.
@@ -65,17 +107,33 @@ func New(cfg Config) *Rotator {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Rotator{cfg: cfg}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.WriteRate <= 0 {
+		cfg.WriteRate = DefaultWriteRate
+	}
+	if cfg.IntegrationTimeout <= 0 {
+		cfg.IntegrationTimeout = DefaultIntegrationTimeout
+	}
+	return &Rotator{cfg: cfg, writes: newPacer(cfg.WriteRate)}
 }
 
-// Result is a run's outcome, returned to the invoker as JSON. It holds no
-// secret material.
+// Result is a run's outcome, returned to the invoker as JSON, and each
+// integration's within it. It holds no secret material.
 type Result struct {
-	// Rotated says whether a new token version was written.
+	// Integration is the integration's name; on a run that covered more
+	// than one, empty.
+	Integration string `json:"integration,omitempty"`
+	// Rotated says whether a new token version was written (on a run of
+	// many: for any of them).
 	Rotated bool `json:"rotated"`
 	// Reason says why the run did what it did.
 	Reason string `json:"reason"`
-	// Expiry and IssuedAt are those of the token now stored.
+	// Error is why an integration failed, in Integrations; empty otherwise.
+	Error string `json:"error,omitempty"`
+	// Expiry and IssuedAt are those of the token now stored (on a run of
+	// many: the earliest expiry among those left fresh).
 	Expiry   time.Time `json:"expiry"`
 	IssuedAt time.Time `json:"issued_at"`
 	// VersionID is the token secret's AWSCURRENT version after the run.
@@ -93,42 +151,63 @@ type Result struct {
 	// CustomResource is the status reported to CloudFormation, for
 	// custom-resource events: SUCCESS, or FAILED with the reason.
 	CustomResource string `json:"custom_resource,omitempty"`
+	// Counts tallies Integrations by outcome.
+	Counts *Counts `json:"counts,omitempty"`
+	// Integrations holds each integration's outcome, sorted by name.
+	Integrations []Result `json:"integrations,omitempty"`
 }
 
-// Rotate runs once: a normal run when force is false.
-func (r *Rotator) Rotate(ctx context.Context, force bool) (Result, error) {
-	res, err := r.rotate(ctx, force)
-	if r.cfg.Metrics != nil {
-		if err != nil {
-			r.cfg.Metrics.Failure()
-		} else {
-			r.cfg.Metrics.Success(res.Expiry.Sub(r.cfg.Now()), time.Duration(res.TokenRequestMs)*time.Millisecond, res.Rotated)
-		}
-	}
-	return res, err
+// Counts tallies a run's integrations by outcome.
+type Counts struct {
+	Rotated int `json:"rotated"`
+	Fresh   int `json:"fresh"`
+	Failed  int `json:"failed"`
 }
 
-func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
+// target is one integration a run works on.
+type target struct {
+	name                string
+	credentialsSecretID string
+	tokenSecretID       string
+	problem             string // why it cannot run, from the Directory
+	exactRefreshAge     bool   // the environment's own: no spread (see spread)
+}
+
+// one runs one integration: read the credentials and their settings, read
+// the stored token, decide, fetch, write. It returns the integration's
+// result, with Error set when it failed.
+func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logger) (Result, error) {
 	start := r.cfg.Now()
-	s := r.cfg.Settings
-	log := r.cfg.Logger.With("token_secret_id", s.TokenSecretID, "credentials_secret_id", s.CredentialsSecretID, "force", force)
-	res := Result{TokenSecretID: s.TokenSecretID}
+	log = log.With("integration", t.name, "token_secret_id", t.tokenSecretID, "credentials_secret_id", t.credentialsSecretID)
+	res := Result{Integration: t.name, TokenSecretID: t.tokenSecretID}
 	fail := func(err error, attrs ...any) (Result, error) {
 		log.ErrorContext(ctx, "rotation failed, nothing written", append(attrs, "error", err.Error(), "duration_ms", r.cfg.Now().Sub(start).Milliseconds())...)
-		return Result{}, err
+		return Result{Integration: t.name, TokenSecretID: t.tokenSecretID, ClientID: res.ClientID, Error: err.Error(),
+			DurationMs: r.cfg.Now().Sub(start).Milliseconds()}, err
+	}
+	if t.problem != "" {
+		return fail(errors.New(t.problem))
 	}
 
-	creds, err := r.cfg.Store.ReadCredentials(ctx, s.CredentialsSecretID)
+	creds, err := r.cfg.Store.ReadCredentials(ctx, t.credentialsSecretID)
 	if err != nil {
 		return fail(err)
 	}
 	res.ClientID = creds.ClientID
-	cur, err := r.cfg.Store.ReadToken(ctx, s.TokenSecretID)
+	p, err := r.cfg.Settings.Provider.Overlay(creds.Fields)
+	if err != nil {
+		return fail(fmt.Errorf("credentials secret %q: %w", t.credentialsSecretID, err))
+	}
+	cur, err := r.cfg.Store.ReadToken(ctx, t.tokenSecretID)
 	if err != nil {
 		return fail(err)
 	}
 	now := r.cfg.Now()
-	d := Decide(cur, Want{ClientID: creds.ClientID, Scope: s.Scope, TokenParams: s.TokenParams, RefreshAfter: s.RefreshAfter}, now, force)
+	want := Want{ClientID: creds.ClientID, Scope: p.Scope, TokenParams: p.TokenParams, RefreshAfter: p.RefreshAfter}
+	if !t.exactRefreshAge {
+		want.Spread = spread(t.name)
+	}
+	d := Decide(cur, want, now, force)
 	res.Reason = d.Reason
 	if !d.Refresh {
 		res.Expiry, res.IssuedAt, res.VersionID = cur.Value.Expiry.UTC(), cur.Value.IssuedAt.UTC(), cur.VersionID
@@ -139,7 +218,7 @@ func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
 	}
 
 	fetchStart := r.cfg.Now()
-	tok, err := r.cfg.Fetcher.Fetch(ctx, creds)
+	tok, err := r.cfg.Fetchers(p).Fetch(ctx, creds.Credentials)
 	res.TokenRequestMs = r.cfg.Now().Sub(fetchStart).Milliseconds()
 	if err != nil {
 		var oe *oauthtoken.Error
@@ -147,20 +226,23 @@ func (r *Rotator) rotate(ctx context.Context, force bool) (Result, error) {
 		if errors.As(err, &oe) {
 			debugID = oe.DebugID
 		}
-		return fail(fmt.Errorf("fetching a token from %s for client %q: %w", s.TokenURL, creds.ClientID, err),
+		return fail(fmt.Errorf("fetching a token from %s for client %q: %w", p.TokenURL, creds.ClientID, err),
 			"reason", d.Reason, "debug_id", debugID, "token_request_ms", res.TokenRequestMs)
 	}
 	log.InfoContext(ctx, "token fetched", "reason", d.Reason, "client_id", creds.ClientID, "debug_id", tok.DebugID,
 		"expiry", tok.Expiry, "lifetime_from", tok.LifetimeFrom, "token_request_ms", res.TokenRequestMs)
 
-	version, err := r.cfg.Store.WriteToken(ctx, s.TokenSecretID, secretstore.TokenValue{
+	if err := r.writes.wait(ctx); err != nil {
+		return fail(fmt.Errorf("token fetched but not stored, the stored token is unchanged: waiting for a write slot: %w", err), "debug_id", tok.DebugID)
+	}
+	version, err := r.cfg.Store.WriteToken(ctx, t.tokenSecretID, secretstore.TokenValue{
 		AccessToken: tok.AccessToken,
 		TokenType:   tok.TokenType,
 		Expiry:      tok.Expiry,
 		IssuedAt:    tok.IssuedAt,
 		ClientID:    creds.ClientID,
-		Scope:       s.Scope,
-		TokenParams: s.TokenParams,
+		Scope:       p.Scope,
+		TokenParams: p.TokenParams,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("token fetched but not stored, the stored token is unchanged: %w", err), "debug_id", tok.DebugID)

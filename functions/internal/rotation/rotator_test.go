@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 )
@@ -22,7 +23,7 @@ const (
 
 // fakeStore is a Store whose calls the test counts and can fail.
 type fakeStore struct {
-	creds    oauthtoken.Credentials
+	creds    secretstore.Credentials
 	credsErr error
 	cur      secretstore.Current
 	readErr  error
@@ -30,7 +31,7 @@ type fakeStore struct {
 	writes   []secretstore.TokenValue
 }
 
-func (f *fakeStore) ReadCredentials(context.Context, string) (oauthtoken.Credentials, error) {
+func (f *fakeStore) ReadCredentials(context.Context, string) (secretstore.Credentials, error) {
 	return f.creds, f.credsErr
 }
 func (f *fakeStore) ReadToken(context.Context, string) (secretstore.Current, error) {
@@ -56,10 +57,17 @@ func (f *fakeFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken
 	return f.tok, f.err
 }
 
-type countingMetrics struct{ ok, failed int }
+// countingMetrics counts the run lines by outcome, and the integration lines.
+type countingMetrics struct{ ok, failed, integrations int }
 
-func (m *countingMetrics) Success(time.Duration, time.Duration, bool) { m.ok++ }
-func (m *countingMetrics) Failure()                                   { m.failed++ }
+func (m *countingMetrics) Integration(string, metrics.Outcome) { m.integrations++ }
+func (m *countingMetrics) Run(s metrics.Summary) {
+	if s.Failed > 0 {
+		m.failed++
+	} else {
+		m.ok++
+	}
+}
 
 var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
@@ -67,9 +75,9 @@ func setup(store *fakeStore, fetcher *fakeFetcher) (*Rotator, *bytes.Buffer, *co
 	var logs bytes.Buffer
 	m := &countingMetrics{}
 	r := New(Config{
-		Settings: config.Config{CredentialsSecretID: "creds", TokenSecretID: "token", TokenURL: "https://ims.example/t",
-			Scope: "openid", TokenAuth: config.AuthBody, RefreshAfter: time.Hour},
-		Store: store, Fetcher: fetcher, Metrics: m,
+		Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: config.Provider{
+			TokenURL: "https://ims.example/t", Scope: "openid", TokenAuth: config.AuthBody, RefreshAfter: time.Hour}},
+		Store: store, Fetchers: func(config.Provider) Fetcher { return fetcher }, Metrics: m,
 		Now:    func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
@@ -77,7 +85,7 @@ func setup(store *fakeStore, fetcher *fakeFetcher) (*Rotator, *bytes.Buffer, *co
 }
 
 func goodStore() *fakeStore {
-	return &fakeStore{creds: oauthtoken.Credentials{ClientID: "client-1", ClientSecret: sentinelSecret},
+	return &fakeStore{creds: secretstore.Credentials{Credentials: oauthtoken.Credentials{ClientID: "client-1", ClientSecret: sentinelSecret}},
 		cur: secretstore.Current{Problem: "the token secret has no value yet"}}
 }
 

@@ -89,12 +89,12 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 	fetcher := &simFetcher{now: clock.Now, rng: rng, min: row.minLife, max: row.maxLife}
 	discard := slog.New(slog.DiscardHandler)
 	r := rotation.New(rotation.Config{
-		Settings: config.Config{CredentialsSecretID: "creds", TokenSecretID: "token", TokenURL: "https://provider.example/token",
-			Scope: "s", RefreshAfter: config.DefaultRefreshAfter},
-		Store:   newSimStore(secret),
-		Fetcher: fetcher,
-		Now:     clock.Now,
-		Logger:  discard,
+		Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: config.Provider{TokenURL: "https://provider.example/token",
+			Scope: "s", RefreshAfter: config.DefaultRefreshAfter}},
+		Store:    newSimStore(secret),
+		Fetchers: func(config.Provider) rotation.Fetcher { return fetcher },
+		Now:      clock.Now,
+		Logger:   discard,
 	})
 	src, err := tokensecret.New(tokensecret.Config{SecretID: "token", Client: secret, Now: clock.Now, Logger: discard})
 	if err != nil {
@@ -103,7 +103,7 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 	ctx := context.Background()
 	// The deploy stores the first token; the schedule's first tick comes at
 	// a random phase after it.
-	if _, err := r.Rotate(ctx, true); err != nil {
+	if _, err := r.Run(ctx, rotation.Request{Force: true}); err != nil {
 		t.Fatalf("first token: %v", err)
 	}
 	res := simResult{leastSeen: row.maxLife, leastStored: row.maxLife}
@@ -119,7 +119,7 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 			// comes before the deploy's token is old enough to replace.
 			for delivery := range 2 {
 				before := fetcher.minted
-				if _, err := r.Rotate(ctx, false); err != nil {
+				if _, err := r.Run(ctx, rotation.Request{}); err != nil {
 					t.Fatalf("scheduled run at %s, delivery %d: %v", now.Sub(start), delivery+1, err)
 				}
 				want := 1
@@ -201,8 +201,8 @@ func newSimStore(secret *tokensecrettest.Client) simStore {
 	return simStore{secretstore.New(putter{secret})}
 }
 
-func (simStore) ReadCredentials(context.Context, string) (oauthtoken.Credentials, error) {
-	return oauthtoken.Credentials{ClientID: "client", ClientSecret: "not-a-real-secret"}, nil
+func (simStore) ReadCredentials(context.Context, string) (secretstore.Credentials, error) {
+	return secretstore.Credentials{Credentials: oauthtoken.Credentials{ClientID: "client", ClientSecret: "not-a-real-secret"}}, nil
 }
 
 // putter gives the fake client the PutSecretValue the store writes with.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,18 +50,38 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(SecretsManagerAttemptTimeout)
 	})
 	r := New(Config{
-		Settings: cfg,
-		Store:    secretstore.New(sm),
-		Fetcher: oauthtoken.New(oauthtoken.Config{
-			TokenURL: cfg.TokenURL,
-			Scope:    cfg.Scope,
-			Basic:    cfg.TokenAuth == config.AuthBasic,
-			Params:   cfg.Params(),
-			Lifetime: cfg.TokenLifetime,
-			Logger:   s.Logger,
-		}),
-		Metrics: metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},
-		Logger:  s.Logger,
+		Settings:  cfg,
+		Store:     secretstore.New(sm),
+		Directory: secretstore.NewDirectory(sm),
+		Fetchers:  NewFetchers(oauthtoken.Config{Logger: s.Logger}),
+		Metrics:   metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},
+		Logger:    s.Logger,
 	})
 	return r.Handle
+}
+
+// NewFetchers returns a Config.Fetchers that builds, once per distinct
+// provider settings, an oauthtoken.Fetcher from base with those settings'
+// token URL, scope, client authentication, parameters and lifetime. They
+// all share base.Transport (one is built when it is nil), so that
+// integrations of the same provider share connections. It is safe for
+// concurrent use.
+func NewFetchers(base oauthtoken.Config) func(config.Provider) Fetcher {
+	if base.Transport == nil {
+		base.Transport = oauthtoken.NewTransport()
+	}
+	var mu sync.Mutex
+	made := map[config.Provider]Fetcher{}
+	return func(p config.Provider) Fetcher {
+		mu.Lock()
+		defer mu.Unlock()
+		if f, ok := made[p]; ok {
+			return f
+		}
+		c := base
+		c.TokenURL, c.Scope, c.Basic, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.TokenAuth == config.AuthBasic, p.Params(), p.TokenLifetime
+		f := oauthtoken.New(c)
+		made[p] = f
+		return f
+	}
 }

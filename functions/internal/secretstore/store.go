@@ -53,34 +53,47 @@ func callError(what, id string, err error) error {
 	return fmt.Errorf("%s %q: %w", what, id, err)
 }
 
+// Credentials is a credentials secret's value: the client, and the
+// value's other fields, which may carry the integration's own settings
+// (config.Provider.Overlay reads them). Printing it shows only the client
+// id: oauthtoken.Credentials redacts the secret, and Fields is left out.
+type Credentials struct {
+	oauthtoken.Credentials
+	// Fields holds the value's fields other than client_id and
+	// client_secret, undecoded. They may hold other secrets: read only the
+	// ones you know, and never log them.
+	Fields map[string]json.RawMessage
+}
+
 // ReadCredentials reads the credentials secret: a JSON object whose
-// client_id and client_secret are non-empty strings; other keys are ignored.
-func (s *Store) ReadCredentials(ctx context.Context, id string) (oauthtoken.Credentials, error) {
+// client_id and client_secret are non-empty strings; other keys land in
+// Credentials.Fields.
+func (s *Store) ReadCredentials(ctx context.Context, id string) (Credentials, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return oauthtoken.Credentials{}, callError("reading credentials secret", id, err)
+		return Credentials{}, callError("reading credentials secret", id, err)
 	}
 	if out.SecretString == nil {
-		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: holds no SecretString; want JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
+		return Credentials{}, fmt.Errorf("credentials secret %q: holds no SecretString; want JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}", id)
 	}
 	creds, err := ParseCredentials(*out.SecretString)
 	if err != nil {
-		return oauthtoken.Credentials{}, fmt.Errorf("credentials secret %q: %w", id, err)
+		return Credentials{}, fmt.Errorf("credentials secret %q: %w", id, err)
 	}
 	return creds, nil
 }
 
 // ParseCredentials decodes a credentials secret value: a JSON object whose
-// client_id and client_secret are non-empty strings; other keys are
-// ignored. The error names every bad field and quotes no value.
-func ParseCredentials(s string) (oauthtoken.Credentials, error) {
+// client_id and client_secret are non-empty strings; its other fields go to
+// Credentials.Fields. The error names every bad field and quotes no value.
+func ParseCredentials(s string) (Credentials, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &fields); err != nil || fields == nil {
-		return oauthtoken.Credentials{}, errors.New(`value is not a JSON object; want {"client_id": "...", "client_secret": "..."}`)
+		return Credentials{}, errors.New(`value is not a JSON object; want {"client_id": "...", "client_secret": "..."}`)
 	}
-	var creds oauthtoken.Credentials
+	var creds Credentials
 	var bad []string
 	for _, f := range []struct {
 		name string
@@ -100,7 +113,12 @@ func ParseCredentials(s string) (oauthtoken.Credentials, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return oauthtoken.Credentials{}, errors.New(strings.Join(bad, "; "))
+		return Credentials{}, errors.New(strings.Join(bad, "; "))
+	}
+	delete(fields, "client_id")
+	delete(fields, "client_secret")
+	if len(fields) > 0 {
+		creds.Fields = fields
 	}
 	return creds, nil
 }
