@@ -15,9 +15,16 @@ help: ## list the targets
 run: ## the whole flow locally: moto_server, the IMS emulator and the real bootstrap under the Runtime Interface Emulator
 	$(GO) run ./infra/local/cmd/demo
 
-test: ## every test (what CI runs): unit, integration (moto_server), the bootstrap under the emulator, cfn-lint, a short fuzz pass
+test: ## every test (what CI runs): lint, unit, integration (moto_server), the bootstrap under the emulator, the race detector, a short fuzz pass
+	@$(MAKE) --no-print-directory lint
 	$(GO) test -count=1 ./...
+	@echo "race detector over the packages that start goroutines: $(RACE_PACKAGES)"
+	$(GO) test -count=1 -race $(addprefix ./,$(RACE_PACKAGES))
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# Every package with a go statement (in its code or its tests), found afresh each time, so that a package
+# that starts goroutines cannot miss the race detector.
+RACE_PACKAGES = $(sort $(dir $(shell grep -rlP --include='*.go' '(^|\s)go (func|[A-Za-z_][\w.]*\x28)' functions infra)))
 
 # Every fuzzer of outside input, as package:Function.
 FUZZ_TARGETS := event:FuzzParse secretstore:FuzzParseCredentials secretstore:FuzzParseToken oauthtoken:FuzzTokenResponse
