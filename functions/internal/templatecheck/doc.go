@@ -2,17 +2,26 @@
 // deployable description, and hold it to the facts the code and the contract
 // depend on, so that a template edit cannot quietly break them:
 //
-//   - RotatorFunction's environment names exactly config.Names();
-//   - every IAM statement names no wildcard action and no "*" resource, and
-//     names only the two secrets, the optional KMS keys and the stack's own
-//     log group, queue and function; put is granted on the token secret only;
-//   - TokenReaderPolicy is read-only;
+//   - RotatorFunction's environment names exactly config.Names(), and its
+//     INTEGRATION is integration.DefaultName;
+//   - every IAM statement names no wildcard action, and names only the two
+//     secrets, the optional KMS keys and the stack's own log group, queue
+//     and function, but for the wildcards the integrations need: the
+//     function reads secrets of any name tagged with the stack
+//     (integration.TagStack), reads and writes the token secrets under
+//     INTEGRATION_SECRET_PREFIX tagged so too, and lists secrets, the one
+//     action on "*", with a comment saying why; no statement reads, writes
+//     or describes every secret without that tag;
+//   - TokenReaderPolicy is read-only, and IntegrationTokenReaderPolicy reads
+//     only the token secret its role's integration.TagIntegration tag names;
+//   - the function's Timeout covers 1,000 integrations due at once;
 //   - the schedule defaults to rate(23 hours);
 //   - the stale-token alarm watches the metric package metrics writes;
 //   - cfn-lint finds nothing.
 //
 // It sits under functions/internal because it imports the packages that
-// own the names (config, metrics), which are internal to functions/.
+// own the names (config, metrics, rotation), which are internal to
+// functions/, and the public package integration.
 // Run it with go test ./functions/internal/templatecheck (make test does).
 // The template is parsed with gopkg.in/yaml.v3; CloudFormation's short-form
 // tags (!Ref, !GetAtt, !Sub, ...) become their long forms ({"Ref": ...},

@@ -16,15 +16,7 @@ const templatePath = "../../../template.yaml"
 // intrinsic functions in their long form.
 func load(t *testing.T) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(templatePath)
-	if err != nil {
-		t.Fatalf("reading the template: %v", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("parsing %s: %v", templatePath, err)
-	}
-	v, err := convert(&doc)
+	v, err := convert(loadNode(t))
 	if err != nil {
 		t.Fatalf("parsing %s: %v", templatePath, err)
 	}
@@ -33,6 +25,21 @@ func load(t *testing.T) map[string]any {
 		t.Fatalf("%s is a %T, want a mapping", templatePath, v)
 	}
 	return m
+}
+
+// loadNode parses template.yaml into a YAML node tree, which keeps the
+// comments that load drops.
+func loadNode(t *testing.T) *yaml.Node {
+	t.Helper()
+	raw, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatalf("reading the template: %v", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("parsing %s: %v", templatePath, err)
+	}
+	return &doc
 }
 
 // convert turns a YAML node into plain Go values. A short-form tag such as

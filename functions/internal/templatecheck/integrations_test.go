@@ -1,0 +1,440 @@
+package templatecheck
+
+import (
+	"math"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tokenrotator/tokenrotator/functions/integration"
+	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
+)
+
+// The template's own secrets, written as Fn::Sub strings.
+var (
+	// ownSecretARN starts the ARN of any secret in the stack's account and
+	// Region.
+	ownSecretARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+	// stackPrefix is INTEGRATION_SECRET_PREFIX as the template writes it.
+	stackPrefix = integration.SecretPrefix("${AWS::StackName}")
+	// stackTagKey is the condition key that holds a statement to the
+	// secrets tagged with the stack's name.
+	stackTagKey = "secretsmanager:ResourceTag/" + integration.TagStack
+	// taggedTokenARN is the one resource of IntegrationTokenReaderPolicy:
+	// the token secret named by the role's integration tag, with exactly
+	// the 6-character suffix Secrets Manager adds (${!...} is how Fn::Sub
+	// writes a literal ${...}, here an IAM policy variable).
+	taggedTokenARN = ownSecretARN + stackPrefix + "${!aws:PrincipalTag/" + integration.TagIntegration + "}-??????"
+)
+
+// sensitiveSecretActions read or change a secret's value, or read its tags
+// (DescribeSecret), which name an integration's credentials secret.
+var sensitiveSecretActions = []string{
+	"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+	"secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage",
+	"secretsmanager:*",
+}
+
+// resourceTexts returns a statement's resources as text: a literal as is, an
+// Fn::Sub by its string with its literal variables put in, and a Ref or
+// Fn::GetAtt as "ref:" and the name it refers to (a parameter or resource,
+// never a wildcard). Any other form fails the test, as no wildcard check
+// could see through it.
+func resourceTexts(t *testing.T, s statement) []string {
+	t.Helper()
+	var out []string
+	for _, r := range list(s.m["Resource"]) {
+		text, ok := resourceText(r)
+		if !ok {
+			t.Errorf("%s: Resource %v: want a literal, !Sub, !Ref or !GetAtt", s.where, r)
+			continue
+		}
+		out = append(out, text)
+	}
+	return out
+}
+
+func resourceText(r any) (string, bool) {
+	switch r := r.(type) {
+	case string:
+		return r, true
+	case map[string]any:
+		if len(r) != 1 {
+			return "", false
+		}
+		if name, ok := r["Ref"].(string); ok {
+			return "ref:" + name, true
+		}
+		if att, ok := r["Fn::GetAtt"].([]any); ok && len(att) > 0 {
+			name, _ := att[0].(string)
+			return "ref:" + name, true
+		}
+		switch sub := r["Fn::Sub"].(type) {
+		case string:
+			return sub, true
+		case []any:
+			if len(sub) != 2 {
+				return "", false
+			}
+			str, ok := sub[0].(string)
+			vars, _ := sub[1].(map[string]any)
+			if !ok {
+				return "", false
+			}
+			for name, v := range vars {
+				if lit, ok := v.(string); ok {
+					str = strings.ReplaceAll(str, "${"+name+"}", lit)
+				}
+			}
+			return str, true
+		}
+	}
+	return "", false
+}
+
+// subText returns the text of a literal or of an Fn::Sub without variables,
+// as the template writes it.
+func subText(v any) string {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		v = m["Fn::Sub"]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// grants reports whether the action pattern a (IAM wildcards * and ?,
+// any case) covers action.
+func grants(a, action string) bool {
+	ok, err := path.Match(strings.ToLower(a), strings.ToLower(action))
+	return err == nil && ok
+}
+
+// broadSecretResource reports whether r names every secret, or every secret
+// of an account: "*", or an ARN whose secret name starts with a wildcard.
+func broadSecretResource(r string) bool {
+	if r == "*" {
+		return true
+	}
+	_, name, ok := strings.Cut(r, ":secret:")
+	if !ok {
+		return strings.HasPrefix(r, "arn:") && strings.ContainsAny(r, "*?")
+	}
+	return name == "" || strings.ContainsAny(name[:1], "*?")
+}
+
+// pinsStack reports whether s holds to the secrets tagged with the stack's
+// name: StringEquals on stackTagKey to the stack's name (an IfExists or a
+// Like operator would let untagged or other stacks' secrets through).
+func pinsStack(s statement) bool {
+	cond, _ := s.m["Condition"].(map[string]any)
+	eq, _ := cond["StringEquals"].(map[string]any)
+	v, ok := eq[stackTagKey]
+	if !ok {
+		return false
+	}
+	if vs, isList := v.([]any); isList {
+		if len(vs) != 1 {
+			return false
+		}
+		v = vs[0]
+	}
+	m, _ := v.(map[string]any)
+	return len(m) == 1 && (m["Ref"] == "AWS::StackName" || m["Fn::Sub"] == "${AWS::StackName}")
+}
+
+// allowedWildcard says whether the wildcard resource r of statement s is one
+// the fleet design needs, each held in its own test below: ListSecrets on
+// "*", a secret ARN of the stack's account held to the stack's tag, or the
+// tagged-token pattern of IntegrationTokenReaderPolicy.
+func allowedWildcard(s statement, r string) bool {
+	actions := s.actions()
+	switch {
+	case r == "*":
+		return slices.Equal(actions, []string{"secretsmanager:ListSecrets"})
+	case r == taggedTokenARN:
+		return slices.Equal(actions, []string{"secretsmanager:GetSecretValue"})
+	case strings.HasPrefix(r, ownSecretARN) && pinsStack(s):
+		for _, a := range actions {
+			if !strings.HasPrefix(a, "secretsmanager:") {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// statementBySid returns the one statement with Sid sid among those of the
+// resource owner.
+func statementBySid(t *testing.T, stmts []statement, owner, sid string) statement {
+	t.Helper()
+	var found []statement
+	for _, s := range stmts {
+		if strings.HasPrefix(s.where, owner+"/") && fmtSid(s.m) == sid {
+			found = append(found, s)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s has %d statements with Sid %s, want 1", owner, len(found), sid)
+	}
+	return found[0]
+}
+
+// envPrefix returns RotatorFunction's INTEGRATION_SECRET_PREFIX as the
+// template writes it.
+func envPrefix(t *testing.T, tpl map[string]any) string {
+	t.Helper()
+	v := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables", config.EnvIntegrationSecretPrefix)
+	if got := subText(v); got != stackPrefix {
+		t.Fatalf("%s = %v, want !Sub %q, integration.SecretPrefix of the stack's name", config.EnvIntegrationSecretPrefix, v, stackPrefix)
+	}
+	return stackPrefix
+}
+
+// TestNoSecretWildcardWithoutStackTag holds that nothing reads, writes or
+// describes every secret of the account, unless it is held to the secrets
+// tagged with this stack's name.
+func TestNoSecretWildcardWithoutStackTag(t *testing.T) {
+	tpl := load(t)
+	for _, s := range statements(t, tpl) {
+		if s.m["Effect"] != "Allow" || pinsStack(s) {
+			continue
+		}
+		for _, r := range resourceTexts(t, s) {
+			if !broadSecretResource(r) {
+				continue
+			}
+			for _, a := range s.actions() {
+				for _, sensitive := range sensitiveSecretActions {
+					if grants(a, sensitive) {
+						t.Errorf("%s: %s on %q without StringEquals %s: ${AWS::StackName}", s.where, a, r, stackTagKey)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestOnlyListSecretsOnEverything holds that the one action on Resource "*"
+// is secretsmanager:ListSecrets, in one statement, and that a comment next
+// to it says why.
+func TestOnlyListSecretsOnEverything(t *testing.T) {
+	tpl := load(t)
+	var onAll []statement
+	for _, s := range statements(t, tpl) {
+		if slices.Contains(resourceTexts(t, s), "*") {
+			onAll = append(onAll, s)
+			if got := s.actions(); !slices.Equal(got, []string{"secretsmanager:ListSecrets"}) {
+				t.Errorf("%s: %v on \"*\", want only secretsmanager:ListSecrets", s.where, got)
+			}
+		}
+	}
+	if len(onAll) != 1 {
+		var where []string
+		for _, s := range onAll {
+			where = append(where, s.where)
+		}
+		t.Fatalf("statements on \"*\": %v, want exactly one, RotatorFunctionRole's ListIntegrations", where)
+	}
+	if !strings.HasPrefix(onAll[0].where, "RotatorFunctionRole/") {
+		t.Errorf("ListSecrets on \"*\" in %s, want in RotatorFunctionRole only", onAll[0].where)
+	}
+	comment := strings.ToLower(statementComments(loadNode(t), "secretsmanager:ListSecrets"))
+	for _, why := range []string{"cannot be scoped", "list action", "never a secret value"} {
+		if !strings.Contains(comment, why) {
+			t.Errorf("the comment on the ListSecrets statement = %q, want it to say why it is on \"*\" (%q)", comment, why)
+		}
+	}
+}
+
+// statementComments returns the comments inside and above the mappings of
+// the template whose Action names action.
+func statementComments(n *yaml.Node, action string) string {
+	var out []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode && mappingHasAction(n, action) {
+			out = append(out, comments(n)...)
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(out, "\n")
+}
+
+func mappingHasAction(n *yaml.Node, action string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "Action" {
+			continue
+		}
+		v := n.Content[i+1]
+		if v.Value == action {
+			return true
+		}
+		for _, c := range v.Content {
+			if c.Value == action {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func comments(n *yaml.Node) []string {
+	out := []string{n.HeadComment, n.LineComment, n.FootComment}
+	for _, c := range n.Content {
+		out = append(out, comments(c)...)
+	}
+	return out
+}
+
+// TestRotatorReachesAddedIntegrations holds the three statements that let
+// the function keep the added integrations fresh to exactly their actions,
+// resources and tag.
+func TestRotatorReachesAddedIntegrations(t *testing.T) {
+	tpl := load(t)
+	prefix := envPrefix(t, tpl)
+	stmts := statements(t, tpl)
+	tests := []struct {
+		sid      string
+		actions  []string
+		resource string
+		tagged   bool
+	}{
+		{"ReadAddedCredentials", []string{"secretsmanager:GetSecretValue"}, ownSecretARN + "*", true},
+		{"ReadAndWriteAddedTokens", []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}, ownSecretARN + prefix + "*", true},
+		{"ListIntegrations", []string{"secretsmanager:ListSecrets"}, "*", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sid, func(t *testing.T) {
+			s := statementBySid(t, stmts, "RotatorFunctionRole", tt.sid)
+			if s.m["Effect"] != "Allow" {
+				t.Errorf("Effect = %v, want Allow", s.m["Effect"])
+			}
+			if got := slices.Sorted(slices.Values(s.actions())); !slices.Equal(got, tt.actions) {
+				t.Errorf("Action = %v, want %v", got, tt.actions)
+			}
+			if got := resourceTexts(t, s); !slices.Equal(got, []string{tt.resource}) {
+				t.Errorf("Resource = %q, want [%q]", got, tt.resource)
+			}
+			if tt.tagged != pinsStack(s) {
+				t.Errorf("Condition = %v, want StringEquals %s: ${AWS::StackName} %v", s.m["Condition"], stackTagKey, tt.tagged)
+			}
+			for op, keys := range conditionKeys(s) {
+				for _, k := range keys {
+					if k != stackTagKey {
+						t.Errorf("Condition %s on %s, want only %s", op, k, stackTagKey)
+					}
+				}
+			}
+		})
+	}
+}
+
+// conditionKeys returns the keys of a statement's Condition, by operator.
+func conditionKeys(s statement) map[string][]string {
+	out := map[string][]string{}
+	cond, _ := s.m["Condition"].(map[string]any)
+	for op, keys := range cond {
+		m, _ := keys.(map[string]any)
+		for k := range m {
+			out[op] = append(out[op], k)
+		}
+	}
+	return out
+}
+
+// TestIntegrationTokenReaderPolicy holds that the policy consumers of an
+// added integration attach reads one token secret, the one its role's
+// integration tag names, and decrypts through Secrets Manager only.
+func TestIntegrationTokenReaderPolicy(t *testing.T) {
+	tpl := load(t)
+	prefix := envPrefix(t, tpl)
+	if ty := get(t, tpl, "Resources", "IntegrationTokenReaderPolicy", "Type"); ty != "AWS::IAM::ManagedPolicy" {
+		t.Fatalf("IntegrationTokenReaderPolicy.Type = %v, want AWS::IAM::ManagedPolicy", ty)
+	}
+	want := ownSecretARN + prefix + "${!aws:PrincipalTag/" + integration.TagIntegration + "}-??????"
+	var actions []string
+	for _, s := range statements(t, tpl) {
+		if !strings.HasPrefix(s.where, "IntegrationTokenReaderPolicy/") {
+			continue
+		}
+		if s.m["Effect"] != "Allow" {
+			t.Errorf("%s: Effect = %v, want Allow", s.where, s.m["Effect"])
+		}
+		for _, a := range s.actions() {
+			actions = append(actions, a)
+			switch a {
+			case "secretsmanager:GetSecretValue":
+				if got := resourceTexts(t, s); !slices.Equal(got, []string{want}) {
+					t.Errorf("%s: %s on %q, want on exactly [%q]", s.where, a, got, want)
+				}
+			case "kms:Decrypt":
+				if !refs(s.m["Resource"])["TokenKmsKeyArn"] || len(list(s.m["Resource"])) != 1 {
+					t.Errorf("%s: %s on %v, want on TokenKmsKeyArn only", s.where, a, s.m["Resource"])
+				}
+				if !hasViaService(s.m) {
+					t.Errorf("%s: %s without a kms:ViaService condition", s.where, a)
+				}
+			default:
+				t.Errorf("%s grants %s, want only secretsmanager:GetSecretValue and kms:Decrypt", s.where, a)
+			}
+		}
+	}
+	slices.Sort(actions)
+	if want := []string{"kms:Decrypt", "secretsmanager:GetSecretValue"}; !slices.Equal(actions, want) {
+		t.Errorf("IntegrationTokenReaderPolicy actions = %v, want %v", actions, want)
+	}
+}
+
+// TestEnvIntegrationIsDefault holds that the stack's own integration is
+// named as the function names it when INTEGRATION is unset.
+func TestEnvIntegrationIsDefault(t *testing.T) {
+	tpl := load(t)
+	v := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables", config.EnvIntegration)
+	name, _ := v.(string)
+	if err := integration.CheckName(name); err != nil {
+		t.Errorf("%s = %v: %v", config.EnvIntegration, v, err)
+	}
+	if name != integration.DefaultName {
+		t.Errorf("%s = %v, want %q", config.EnvIntegration, v, integration.DefaultName)
+	}
+}
+
+// TestTimeoutsCoverAFleet holds the arithmetic of RotatorFunction's Timeout
+// and FirstToken's ServiceTimeout comments.
+func TestTimeoutsCoverAFleet(t *testing.T) {
+	const (
+		fleet = 1000 // integrations due at once
+		each  = time.Second
+		// Lambda retries a failed asynchronous run twice, about 1 and 2
+		// minutes later.
+		retryWaits = 3 * time.Minute
+	)
+	tpl := load(t)
+	props := get(t, tpl, "Resources", "RotatorFunction", "Properties").(map[string]any)
+	timeout := time.Duration(props["Timeout"].(int)) * time.Second
+	writes := time.Duration(math.Ceil(fleet/float64(rotation.DefaultWriteRate))) * time.Second
+	batches := time.Duration(math.Ceil(fleet/float64(rotation.DefaultConcurrency))) * each
+	for name, need := range map[string]time.Duration{
+		"paced writes": writes + rotation.DefaultIntegrationTimeout,
+		"batches":      batches + rotation.DefaultIntegrationTimeout,
+	} {
+		if timeout < need {
+			t.Errorf("RotatorFunction.Timeout = %v, want at least %v for %d integrations (%s)", timeout, need, fleet, name)
+		}
+	}
+	retries, _ := get(t, props, "EventInvokeConfig", "MaximumRetryAttempts").(int)
+	service := time.Duration(get(t, tpl, "Resources", "FirstToken", "Properties", "ServiceTimeout").(int)) * time.Second
+	if need := time.Duration(retries+1)*timeout + retryWaits; service < need {
+		t.Errorf("FirstToken.ServiceTimeout = %v, want at least %v: %d runs of %v and the waits between them", service, need, retries+1, timeout)
+	}
+}
