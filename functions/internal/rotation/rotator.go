@@ -63,6 +63,10 @@ const (
 	// requests per second per Region and account, and 10 of them are left
 	// for everything else that writes secrets there.
 	DefaultWriteRate = 40
+	// WriteCeiling is the most token writes Secrets Manager sees from a run
+	// in any one second: the pacer releases them 1/DefaultWriteRate apart,
+	// and network jitter can bunch a few; still under the quota's 50.
+	WriteCeiling = 45
 	// DefaultIntegrationTimeout bounds one integration's reads, token
 	// request and write, so that a slow provider holds only its own slot.
 	DefaultIntegrationTimeout = 30 * time.Second
