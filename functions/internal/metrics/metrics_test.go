@@ -56,7 +56,9 @@ func TestEmitter(t *testing.T) {
 	}{
 		{
 			name: "rotated",
-			emit: func(e Emitter) { e.Run(Summary{Integrations: 1, Rotated: 1, MinTTL: 24*time.Hour - time.Second, MaxTokenRequest: 1234567 * time.Microsecond}) },
+			emit: func(e Emitter) {
+				e.Run(Summary{Integrations: 1, Rotated: 1, MinTTL: 24*time.Hour - time.Second, MaxTokenRequest: 1234567 * time.Microsecond})
+			},
 			wantMetrics: []metric{
 				{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount},
 				{TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds}, {IntegrationsFailed, UnitCount},
