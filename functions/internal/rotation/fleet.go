@@ -95,7 +95,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Result, error) {
 // into that integration's failure, so that nothing one integration does
 // stops the others.
 func (r *Rotator) isolated(ctx context.Context, t target, force bool, log *slog.Logger) (res Result, err error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.IntegrationTimeout)
+	ctx, cancel := context.WithTimeout(withIntegration(ctx, t.name), r.cfg.IntegrationTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {

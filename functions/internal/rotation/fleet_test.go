@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -383,5 +385,32 @@ func TestPacerSpacesSlots(t *testing.T) {
 		if err := p.wait(ctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("wait(cancelled) = %v, want context.Canceled", err)
 		}
+	}
+}
+
+func TestFetcherLogLinesNameTheIntegration(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"a","token_type":"bearer","expires_in":86399}`)
+	}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	fetchers := NewFetchers(oauthtoken.Config{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, nil)), BaseDelay: time.Millisecond})
+	f := fetchers(config.Provider{TokenURL: srv.URL + "/token", TokenAuth: config.AuthBody})
+	if f != fetchers(config.Provider{TokenURL: srv.URL + "/token", TokenAuth: config.AuthBody}) {
+		t.Error("NewFetchers built two Fetchers for the same settings, want one reused")
+	}
+	ctx, cancel := context.WithTimeout(withIntegration(context.Background(), "acme"), 10*time.Second)
+	defer cancel()
+	if _, err := f.Fetch(ctx, oauthtoken.Credentials{ClientID: "c", ClientSecret: sentinelSecret}); err != nil {
+		t.Fatalf("Fetch() error = %v", err)
+	}
+	if !strings.Contains(buf.String(), `"msg":"token request failed, retrying"`) || !strings.Contains(buf.String(), `"integration":"acme"`) {
+		t.Errorf("fetcher log = %s, want its retry line to name the integration", buf.String())
 	}
 }

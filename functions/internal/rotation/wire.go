@@ -64,12 +64,17 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 // provider settings, an oauthtoken.Fetcher from base with those settings'
 // token URL, scope, client authentication, parameters and lifetime. They
 // all share base.Transport (one is built when it is nil), so that
-// integrations of the same provider share connections. It is safe for
-// concurrent use.
+// integrations of the same provider share connections, and their log lines
+// (retries) carry the name of the integration they were fetching for. It is
+// safe for concurrent use.
 func NewFetchers(base oauthtoken.Config) func(config.Provider) Fetcher {
 	if base.Transport == nil {
 		base.Transport = oauthtoken.NewTransport()
 	}
+	if base.Logger == nil {
+		base.Logger = slog.Default()
+	}
+	base.Logger = slog.New(integrationHandler{base.Logger.Handler()})
 	var mu sync.Mutex
 	made := map[config.Provider]Fetcher{}
 	return func(p config.Provider) Fetcher {
