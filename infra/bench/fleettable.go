@@ -14,8 +14,8 @@ const (
 	// FleetRSSBudget bounds the bootstrap's peak RSS over a fleet's run.
 	FleetRSSBudget = 64 << 20
 	// MaxFleetRefreshReads and MaxFleetRefreshWrites bound the Secrets
-	// Manager calls per integration that refreshes, ListSecrets pages
-	// spread over the fleet; MaxFleetNoOpReads and MaxFleetNoOpWrites
+	// Manager calls per integration that refreshes, on its own secrets
+	// (the fleet's ListSecrets pages have their own budget, ListPage); MaxFleetNoOpReads and MaxFleetNoOpWrites
 	// those per integration that does not.
 	MaxFleetRefreshReads  = 2
 	MaxFleetRefreshWrites = 1
@@ -25,6 +25,8 @@ const (
 	// UpdateSecret and UpdateSecretVersionStage requests per second; the
 	// rotator paces its writes at 40 per second under it.
 	WriteQuota = 50
+	// ListPage is how many secrets one ListSecrets page returns at most.
+	ListPage = 100
 )
 
 // Table renders the report as one Markdown table: a column per fleet size,
@@ -52,8 +54,12 @@ func (r *FleetReport) Table() string {
 		return fmt.Sprintf("%.2f s %s", t.Wall.Seconds(), verdict(t.Wall < FleetWallBudget && t.Wall < FleetFunctionTimeout))
 	}
 	wallBudget := fmt.Sprintf("< %.0f s (timeout %.0f s)", FleetWallBudget.Seconds(), FleetFunctionTimeout.Seconds())
+	// An integration's reads are those of its own two secrets; the
+	// fleet's listing (ListSecrets, one page per 100 token secrets) is
+	// the run's, and has its own row and budget.
 	reads := func(t Tick, n, budget int) string {
-		s := fmt.Sprintf("%.3f %s", perIntegration(t.Calls.Reads(), n), verdict(t.Calls.Reads() <= budget*n && t.Calls.Other() == 0))
+		own := t.Calls.Get + t.Calls.Describe
+		s := fmt.Sprintf("%.3f %s", perIntegration(own, n), verdict(own <= budget*n && t.Calls.Other() == 0))
 		if o := t.Calls.Other(); o > 0 {
 			s += fmt.Sprintf(" (+%d other calls)", o)
 		}
@@ -62,7 +68,9 @@ func (r *FleetReport) Table() string {
 	writes := func(t Tick, n, budget int) string {
 		return fmt.Sprintf("%.3f %s", perIntegration(t.Calls.Writes(), n), verdict(t.Calls.Writes() <= budget*n))
 	}
-	list := func(t Tick, n int) string { return fmt.Sprintf("%.3f", perIntegration(t.Calls.List, n)) }
+	list := func(t Tick, n int) string {
+		return fmt.Sprintf("%d %s", t.Calls.List, verdict(t.Calls.List <= (n+ListPage-1)/ListPage))
+	}
 	tokens := func(t Tick, n int) string { return fmt.Sprintf("%.3f", perIntegration(t.Tokens, n)) }
 	latency := func(t Tick) string { return millis(ms(t.SMLatency)) }
 	outcome := func(t Tick, ok bool) string {
@@ -77,9 +85,9 @@ func (r *FleetReport) Table() string {
 	row("… rotated / fresh / failed", "all rotated", func(s FleetSize) string {
 		return outcome(s.Refresh, s.Refresh.Rotated == s.Integrations && s.Refresh.Failed == 0)
 	})
-	row("… SM reads per integration (GetSecretValue + DescribeSecret + ListSecrets pages)",
+	row("… SM reads per integration, of its own two secrets (GetSecretValue + DescribeSecret)",
 		fmt.Sprintf("≤ %d", MaxFleetRefreshReads), func(s FleetSize) string { return reads(s.Refresh, s.Integrations, MaxFleetRefreshReads) })
-	row("… of which ListSecrets pages", "", func(s FleetSize) string { return list(s.Refresh, s.Integrations) })
+	row("… ListSecrets pages for the whole fleet", "≤ one per 100 integrations", func(s FleetSize) string { return list(s.Refresh, s.Integrations) })
 	row("… SM writes per integration (PutSecretValue)", fmt.Sprintf("≤ %d", MaxFleetRefreshWrites),
 		func(s FleetSize) string { return writes(s.Refresh, s.Integrations, MaxFleetRefreshWrites) })
 	row(fmt.Sprintf("… token requests per integration (each answered after %v)", r.TokenDelay), "",
@@ -94,9 +102,9 @@ func (r *FleetReport) Table() string {
 	row("… rotated / fresh / failed", "all fresh", func(s FleetSize) string {
 		return outcome(s.NoOp, s.NoOp.Fresh == s.Integrations && s.NoOp.Failed == 0)
 	})
-	row("… SM reads per integration (GetSecretValue + DescribeSecret + ListSecrets pages)",
+	row("… SM reads per integration, of its own two secrets (GetSecretValue + DescribeSecret)",
 		fmt.Sprintf("≤ %d", MaxFleetNoOpReads), func(s FleetSize) string { return reads(s.NoOp, s.Integrations, MaxFleetNoOpReads) })
-	row("… of which ListSecrets pages", "", func(s FleetSize) string { return list(s.NoOp, s.Integrations) })
+	row("… ListSecrets pages for the whole fleet", "≤ one per 100 integrations", func(s FleetSize) string { return list(s.NoOp, s.Integrations) })
 	row("… SM writes per integration (PutSecretValue)", fmt.Sprintf("%d", MaxFleetNoOpWrites),
 		func(s FleetSize) string { return writes(s.NoOp, s.Integrations, MaxFleetNoOpWrites) })
 	row("… token requests per integration", "", func(s FleetSize) string { return tokens(s.NoOp, s.Integrations) })
