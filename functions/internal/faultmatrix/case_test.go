@@ -18,6 +18,9 @@ const (
 	retried outcome = "retried to success"
 	noOp    outcome = "no-op"
 	failed  outcome = "failed with a clear error"
+	// notRun is an integration a fleet run never got to: untouched, no
+	// request made for it.
+	notRun outcome = "not run"
 )
 
 // stored is the token secret's value before the case's first run. Every
@@ -50,6 +53,8 @@ const (
 	readCredentials call = iota + 1
 	readToken
 	writeToken
+	// listIntegrations is a fleet run's listing of the added integrations.
+	listIntegrations
 )
 
 func (c call) String() string {
@@ -60,6 +65,8 @@ func (c call) String() string {
 		return "the stored-token read (GetSecretValue)"
 	case writeToken:
 		return "the write after the fetch (PutSecretValue)"
+	case listIntegrations:
+		return "the listing of the added integrations (ListSecrets)"
 	}
 	return fmt.Sprintf("call(%d)", int(c))
 }
@@ -128,6 +135,10 @@ type matrixCase struct {
 	noRequest bool
 	// minTook is the least time the first delivery must take (Retry-After honoured).
 	minTook time.Duration
+	// fleet, if set, runs the function's own integration and added ones,
+	// and aims the faults above at one of them (see fleet).
+	fleet *fleet
+
 	// gap, if set, says which invariant the production code breaks in this
 	// case, and how. The case then passes only while the gap is there, so
 	// that fixing it forces the mark, and the table, to be updated.
@@ -148,6 +159,9 @@ func (c matrixCase) times() int { return max(c.deliveries, 1) }
 // injected describes the case's faults and setup for the table.
 func (c matrixCase) injected() string {
 	var parts []string
+	if c.fleet != nil {
+		parts = append(parts, c.fleet.describe()...)
+	}
 	for _, name := range sortedKeys(c.env) {
 		switch v := c.env[name]; v {
 		case "":
@@ -161,8 +175,8 @@ func (c matrixCase) injected() string {
 	if c.stored != storedOld {
 		parts = append(parts, c.stored.String())
 	}
-	if c.event == forced {
-		parts = append(parts, `event {"force": true}`)
+	if c.event != "" {
+		parts = append(parts, "event "+c.event)
 	}
 	if c.times() > 1 {
 		parts = append(parts, fmt.Sprintf("the same Scheduler event delivered %d times", c.times()))
@@ -177,12 +191,12 @@ func (c matrixCase) injected() string {
 	switch len(ims) {
 	case 0:
 	case 1:
-		parts = append(parts, ims[0]+" to the first request")
+		parts = append(parts, ims[0]+" to the first request"+c.atTarget())
 	default:
-		parts = append(parts, strings.Join(ims, ", then ")+fmt.Sprintf(" to the first %d requests", len(ims)))
+		parts = append(parts, strings.Join(ims, ", then ")+fmt.Sprintf(" to the first %d requests", len(ims))+c.atTarget())
 	}
 	if c.imsEvery != nil {
-		parts = append(parts, c.imsEvery.Name+" to every request")
+		parts = append(parts, c.imsEvery.Name+" to every request"+c.atTarget())
 	}
 	if c.redirect != 0 {
 		parts = append(parts, fmt.Sprintf("HTTP %d redirect to another host", c.redirect))
@@ -197,7 +211,11 @@ func (c matrixCase) injected() string {
 		} else if c.smTimes > 1 {
 			n = fmt.Sprintf("the first %d", c.smTimes)
 		}
-		parts = append(parts, fmt.Sprintf("%s on %s try of %s", c.sm, n, c.smAt))
+		part := fmt.Sprintf("%s on %s try of %s", c.sm, n, c.smAt)
+		if c.fleet != nil && c.smAt != listIntegrations {
+			part += " of " + c.fleet.target
+		}
+		parts = append(parts, part)
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -205,13 +223,20 @@ func (c matrixCase) injected() string {
 	return strings.Join(parts, "; ")
 }
 
+// atTarget says, for a fleet case, whose token endpoint the IMS faults hit.
+func (c matrixCase) atTarget() string {
+	if c.fleet == nil {
+		return ""
+	}
+	return " at " + c.fleet.target + "'s token endpoint"
+}
+
 // expected renders want, and the gap if any, for the table.
 func (c matrixCase) expected() string {
-	var s []string
-	for _, o := range c.want {
-		s = append(s, string(o))
+	out := outcomes(c.want)
+	if c.fleet != nil {
+		out = "run " + out + "; " + c.fleet.expected()
 	}
-	out := strings.Join(s, ", then ")
 	switch {
 	case c.minTook > 0:
 		out += fmt.Sprintf(", after at least %s", c.minTook)
@@ -226,4 +251,13 @@ func (c matrixCase) expected() string {
 		out += " — **invariant broken:** " + c.gap
 	}
 	return out
+}
+
+// outcomes renders one outcome per delivery.
+func outcomes(want []outcome) string {
+	var s []string
+	for _, o := range want {
+		s = append(s, string(o))
+	}
+	return strings.Join(s, ", then ")
 }

@@ -193,6 +193,9 @@ func cases() []matrixCase {
 			ims:  []imsemu.Fault{body("200 with expires_in 99999999999", `{`+tok+`,"token_type":"bearer","expires_in":99999999999}`)},
 			want: []outcome{failed}, sees: "token response refused: expires_in is 99999999999 s, more than the 168h0m0s this rotator accepts", tokenRequests: 1},
 	)
+
+	// Fleets: the function's own integration and added ones, one broken.
+	add(fleetCases()...)
 	return list
 }
 

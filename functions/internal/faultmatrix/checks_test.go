@@ -88,3 +88,104 @@ func TestInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetChecksCatchViolations keeps the fleet checks honest: each record
+// below breaks one of them, from a clean run in which the function's own
+// integration rotated and acme failed.
+func TestFleetChecksCatchViolations(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	value := func(client, tok string) string {
+		b, _ := json.Marshal(secretstore.TokenValue{AccessToken: tok, TokenType: "bearer", IssuedAt: now,
+			Expiry: now.Add(24 * time.Hour), ClientID: client, Scope: scope})
+		return string(b)
+	}
+	acme := member{name: "acme", client: clientOf("acme"), secret: secretOf("acme"), tokenID: "arn:token:acme", credsID: "arn:creds:acme", seeded: "SENTINEL-seeded-acme"}
+	own := member{name: "default", client: clientID, secret: clientSecret, tokenID: "fm/99/token", credsID: "fm/99/credentials", seeded: "SENTINEL-seeded-own"}
+	issued := imsemu.Issued{AccessToken: "SENTINEL-issued-own", ClientID: clientID}
+	ownBefore := snapshot{current: "v1", versions: 1, value: value(clientID, own.seeded)}
+	ownAfter := snapshot{current: "v2", previous: "v1", versions: 2, value: value(clientID, issued.AccessToken)}
+	acmeState := snapshot{current: "a1", versions: 2, value: value(acme.client, acme.seeded)}
+	metricLine := func(name string, failed int) string {
+		return fmt.Sprintf(`{"Integration":%q,"RotationFailed":%d}`, name, failed)
+	}
+	clean := func() record {
+		d := delivery{
+			res: rotation.Result{Rotated: true, Integrations: []rotation.Result{
+				{Integration: "acme", Error: "boom"}, {Integration: "default", Rotated: true, VersionID: "v2"}}},
+			err:     errors.New("1 of 2 integrations failed (1 rotated, 0 fresh; nothing was written for the failed ones); acme: boom"),
+			metrics: strings.Join([]string{metricLine("default", 0), metricLine("acme", 1), `{"IntegrationsFailed":1}`}, "\n"),
+		}
+		d.members = []memberDelivery{
+			{res: &d.res.Integrations[1], before: ownBefore, after: ownAfter, requests: 1, gets: 2, puts: 1, putsOut: 1, issued: []imsemu.Issued{issued}},
+			{res: &d.res.Integrations[0], before: acmeState, after: acmeState, requests: 1, gets: 2},
+		}
+		return record{fleet: &fleet{size: 1, target: "acme", targetWant: []outcome{failed}, othersWant: []outcome{rotated}},
+			members: []member{own, acme}, deliveries: []delivery{d},
+			logs: `{"msg":"new token stored","integration":"default","token_secret_id":"fm/99/token"}` + "\n" + `{"msg":"run finished with failures"}`}
+	}
+	tests := []struct {
+		name   string
+		breaks func(*record)
+		want   string
+	}{
+		{"an integration written twice", func(r *record) { r.deliveries[0].members[0].putsOut = 2 }, "default: 2 PutSecretValue calls"},
+		{"a failed integration's secret changed", func(r *record) {
+			r.deliveries[0].members[1].after = snapshot{current: "a2", versions: 3, value: acmeState.value}
+		}, "acme: a run that wrote nothing changed the secret"},
+		{"another client's token", func(r *record) { r.deliveries[0].members[1].after.value = value("faultmatrix-globex", acme.seeded) }, `AWSCURRENT is for client "faultmatrix-globex"`},
+		{"a log line without its integration", func(r *record) { r.logs += "\n" + `{"msg":"token fetched"}` }, `"token fetched" carries no "integration"`},
+		{"a log line naming another integration", func(r *record) {
+			r.logs += "\n" + `{"msg":"token fetched","integration":"default","token_secret_id":"arn:token:acme"}`
+		}, `says integration "default" for the token secret of "acme"`},
+		{"the error leaves a failure out", func(r *record) { r.deliveries[0].err = errors.New("1 of 2 integrations failed") }, "acme: failed, but the run's error does not name it"},
+		{"the error names a success", func(r *record) { r.deliveries[0].err = errors.New("x; acme: boom; default: boom") }, "default: rotated, but the run's error names it as failed"},
+		{"a fresh integration asked the provider", func(r *record) {
+			r.deliveries[0].members[0].res.Rotated = false
+			r.deliveries[0].members[0].after = ownBefore
+			r.fleet.othersWant = []outcome{noOp}
+		}, "default: no-op, yet made 1 token requests"},
+		{"a metric line missing", func(r *record) {
+			r.deliveries[0].metrics = metricLine("default", 0) + "\n" + `{"IntegrationsFailed":1}`
+		}, "acme: 0 metric lines, want 1"},
+		{"a failure counted as a success", func(r *record) {
+			r.deliveries[0].metrics = strings.Replace(r.deliveries[0].metrics, metricLine("acme", 1), metricLine("acme", 0), 1)
+		}, "acme: failed with a clear error, but its metric line says RotationFailed = 0"},
+		{"the wrong outcome", func(r *record) { r.fleet.targetWant = []outcome{rotated} }, "acme: outcome = failed with a clear error, want rotated"},
+		{"an acme secret in the logs", func(r *record) { r.logs += "\n" + `{"msg":"` + acme.secret + `","integration":"acme"}` }, "leaked in the logs"},
+		{"two runs at once, three writes", func(r *record) {
+			r.fleet.overlap = true
+			r.deliveries = append(r.deliveries, r.deliveries[0])
+			r.deliveries[0].members[0].putsOut = 3
+		}, "default: 3 PutSecretValue calls reached Secrets Manager, 1 -> 2 versions; want at most 2 writes"},
+		{"two runs at once, a token nobody issued", func(r *record) {
+			r.fleet.overlap = true
+			r.deliveries = append(r.deliveries, r.deliveries[0])
+			r.deliveries[0].members[0].after.value = value(clientID, "SENTINEL-other-token")
+		}, "default: AWSCURRENT is neither the seeded token nor one issued during the runs"},
+	}
+	check := func(rec record) string {
+		c := matrixCase{want: make([]outcome, len(rec.deliveries)), fleet: rec.fleet}
+		for i := range c.want {
+			c.want[i] = failed
+		}
+		return strings.Join(append(invariants(rec), fleetExpectations(c, rec)...), "\n")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := clean()
+			tt.breaks(&rec)
+			got := check(rec)
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("checks = %q, want one containing %q", got, tt.want)
+			}
+			if strings.Contains(got, acme.secret) || strings.Contains(got, issued.AccessToken) {
+				t.Errorf("checks = %q quote secret material", got)
+			}
+		})
+	}
+	t.Run("a clean record passes", func(t *testing.T) {
+		if got := check(clean()); got != "" {
+			t.Errorf("checks = %q, want none", got)
+		}
+	})
+}

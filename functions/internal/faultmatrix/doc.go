@@ -20,6 +20,22 @@
 //   - no log line, metric, error or result carries the client secret or a
 //     token, and nothing panics.
 //
+// The cases of area "fleet" run the function's own integration and added
+// ones (INTEGRATION_SECRET_PREFIX), seeded as make integration-add leaves
+// them: token secrets created with "{}" and tagged with their credentials
+// secret's ARN, each integration a client of its own. A fault aims at one
+// integration: at its secrets (the proxy matches the secret id), at a token
+// endpoint of its own (token_url in its credentials secret), at its tags or
+// values; or at the listing. Each integration then keeps the invariants
+// above on its own (one write at most per run; two runs delivered at once:
+// two, and a valid token), the run's error names exactly the integrations
+// that failed, an integration left fresh or not run costs its provider no
+// request, each one run gets one metric line, and every log line about an
+// integration carries "integration". A case that needs a short deadline
+// per integration, or fewer integrations at once, is wired by wireBounded:
+// rotation.NewHandler's wiring with those bounds set, which NewHandler
+// leaves at their defaults.
+//
 // The same case list renders the table in README.md, between the markers
 // <!-- faults:begin --> and <!-- faults:end -->:
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
+	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 )
 
 // invariants returns how the record breaks the invariants that hold in
@@ -17,11 +18,13 @@ func invariants(rec record) []string {
 	var bad []string
 	for i, d := range rec.deliveries {
 		at := fmt.Sprintf("delivery %d: ", i+1)
-		for _, v := range d.stateViolations() {
-			bad = append(bad, at+v)
-		}
-		if d.putsOut > 1 {
-			bad = append(bad, fmt.Sprintf("%s%d PutSecretValue calls reached Secrets Manager, want at most 1", at, d.putsOut))
+		if rec.fleet == nil {
+			for _, v := range d.stateViolations() {
+				bad = append(bad, at+v)
+			}
+			if d.putsOut > 1 {
+				bad = append(bad, fmt.Sprintf("%s%d PutSecretValue calls reached Secrets Manager, want at most 1", at, d.putsOut))
+			}
 		}
 		if d.ctxErr != nil || d.took >= deadline {
 			bad = append(bad, fmt.Sprintf("%sthe run returned after %s, at or past its %s deadline (context: %v)", at, d.took.Round(time.Millisecond), deadline, d.ctxErr))
@@ -34,6 +37,9 @@ func invariants(rec record) []string {
 		}
 	}
 	bad = append(bad, leaks(rec)...)
+	if rec.fleet != nil {
+		bad = append(bad, fleetInvariants(rec)...)
+	}
 	return bad
 }
 
@@ -53,27 +59,37 @@ func ownError(err error) bool {
 // valid token; untouched by a run that wrote nothing; after a write, the
 // token just issued, one new version, the old one as AWSPREVIOUS.
 func (d delivery) stateViolations() []string {
+	return stateViolations(d.before, d.after, d.err == nil && d.res.Rotated, d.res.VersionID, d.issued, clientID)
+}
+
+// stateViolations checks a token secret from before to after a run that
+// wrote (and says it stored versionID) or not: a complete, valid token for
+// client (unless it held none before and nothing was written); untouched
+// by a run that wrote nothing; after a write, the last token issued during
+// the run, one new version, the old one as AWSPREVIOUS.
+func stateViolations(before, after snapshot, wrote bool, versionID string, issued []imsemu.Issued, client string) []string {
 	var bad []string
-	v, problem := secretstore.ParseToken(d.after.value)
+	v, problem := secretstore.ParseToken(after.value)
+	_, problemBefore := secretstore.ParseToken(before.value)
 	switch {
-	case problem != "":
+	case problem != "" && (wrote || problemBefore == ""):
 		bad = append(bad, "AWSCURRENT is no valid token: "+problem)
-	case v.ClientID != clientID || v.Scope != scope:
-		bad = append(bad, fmt.Sprintf("AWSCURRENT is for client %q, scope %q; want %q, %q", v.ClientID, v.Scope, clientID, scope))
+	case problem == "" && (v.ClientID != client || v.Scope != scope):
+		bad = append(bad, fmt.Sprintf("AWSCURRENT is for client %q, scope %q; want %q, %q", v.ClientID, v.Scope, client, scope))
 	}
-	if d.err != nil || !d.res.Rotated {
-		if d.after.current != d.before.current || d.after.value != d.before.value || d.after.versions != d.before.versions {
+	if !wrote {
+		if after.current != before.current || after.value != before.value || after.versions != before.versions {
 			bad = append(bad, fmt.Sprintf("a run that wrote nothing changed the secret: version %s -> %s, %d -> %d versions",
-				d.before.current, d.after.current, d.before.versions, d.after.versions))
+				before.current, after.current, before.versions, after.versions))
 		}
 		return bad
 	}
-	if d.after.versions != d.before.versions+1 || d.after.previous != d.before.current || d.after.current != d.res.VersionID {
+	if after.versions != before.versions+1 || after.previous != before.current || after.current != versionID {
 		bad = append(bad, fmt.Sprintf("after a rotation: %d -> %d versions, AWSPREVIOUS %s (want %s), AWSCURRENT %s (result says %s)",
-			d.before.versions, d.after.versions, d.after.previous, d.before.current, d.after.current, d.res.VersionID))
+			before.versions, after.versions, after.previous, before.current, after.current, versionID))
 	}
-	if len(d.issued) == 0 || v.AccessToken != d.issued[len(d.issued)-1].AccessToken {
-		bad = append(bad, fmt.Sprintf("AWSCURRENT is not the last token issued during the run (%d issued)", len(d.issued)))
+	if len(issued) == 0 || v.AccessToken != issued[len(issued)-1].AccessToken {
+		bad = append(bad, fmt.Sprintf("AWSCURRENT is not the last token issued during the run (%d issued)", len(issued)))
 	}
 	if !v.Expiry.After(time.Now()) {
 		bad = append(bad, "the stored token has already expired")
@@ -86,6 +102,12 @@ func (d delivery) stateViolations() []string {
 func leaks(rec record) []string {
 	secrets := []string{clientSecret, rec.seeded}
 	secrets = append(secrets, rec.faultTok...)
+	if rec.fleet != nil {
+		secrets = append(secrets, wrongSecret, malformedToken)
+	}
+	for _, m := range rec.members {
+		secrets = append(secrets, m.secret, m.seeded)
+	}
 	for _, i := range rec.issued {
 		secrets = append(secrets, i.AccessToken)
 	}
@@ -139,6 +161,9 @@ func expectations(c matrixCase, rec record) []string {
 	if took := rec.deliveries[0].took; took < c.minTook {
 		bad = append(bad, fmt.Sprintf("run took %s, want at least %s", took.Round(time.Millisecond), c.minTook))
 	}
+	if c.fleet != nil {
+		bad = append(bad, fleetExpectations(c, rec)...)
+	}
 	return bad
 }
 
@@ -152,11 +177,14 @@ func seen(rec record) string {
 		}
 	}
 	for line := range strings.SplitSeq(rec.logs, "\n") {
-		var l struct{ Level, Msg, Reason string }
+		var l struct{ Level, Msg, Reason, Integration string }
 		if json.Unmarshal([]byte(line), &l) != nil {
 			continue
 		}
 		s := l.Level + " " + l.Msg
+		if rec.fleet != nil && l.Integration != "" {
+			s = l.Level + " [" + l.Integration + "] " + l.Msg
+		}
 		if l.Reason != "" {
 			s += ": " + l.Reason
 		}
@@ -176,11 +204,11 @@ func errText(err error, rec record) string {
 // also hides secret material, so that a failure message never shows any.
 func redact(s string, rec record) string {
 	pairs := []string{"\n", " "}
-	for _, p := range [][2]string{
+	for _, p := range append(aliases(rec), [][2]string{
 		{rec.credsID, "app/credentials"}, {rec.tokenID, "app/token"}, {rec.tokenURL, "$TOKEN_URL"},
 		{rec.elseURL, "https://elsewhere.example"}, {rec.proxyURL, "$AWS_ENDPOINT_URL"},
 		{clientSecret, "[SECRET]"}, {rec.seeded, "[SECRET]"},
-	} {
+	}...) {
 		if p[0] != "" {
 			pairs = append(pairs, p[0], p[1])
 		}

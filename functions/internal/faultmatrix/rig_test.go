@@ -50,6 +50,7 @@ type rig struct {
 	proxy   *faultproxy.Proxy
 	ims     *imsemu.Server
 	handle  handler
+	build   func() handler // builds another handler, as another Lambda environment would
 	credsID string
 	tokenID string
 
@@ -63,6 +64,14 @@ type rig struct {
 	metrics  syncbuf.Buffer
 	closers  []func()
 	faultTok []string // access tokens inside injected malformed answers
+
+	// A fleet case's integrations, its emulators and the taps around the proxy.
+	members   []*member
+	emulators []*imsemu.Server
+	perClient *clientCounts // token requests at r.ims
+	front     *tap          // every call
+	back      *tap          // the calls that reached moto
+	prefix    string        // INTEGRATION_SECRET_PREFIX
 }
 
 // newRig builds case n's world and seeds its secrets.
@@ -70,83 +79,154 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	r := &rig{c: c, credsID: fmt.Sprintf("fm/%02d/credentials", n), tokenID: fmt.Sprintf("fm/%02d/token", n)}
 	r.direct = secretsmanager.NewFromConfig(moto.AWSConfig())
 
-	proxy, err := faultproxy.New(moto.Endpoint)
-	if err != nil {
-		return nil, err
+	backend := moto.Endpoint
+	if c.fleet != nil {
+		backend = r.serve(r.tapMoto(moto.Endpoint))
 	}
-	r.proxy = proxy
-	proxySrv := httptest.NewServer(proxy)
-	r.closers = append(r.closers, proxySrv.Close, proxy.Close)
-	r.proxyURL = proxySrv.URL
-
-	emu := imsemu.Config{Clients: map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}}
-	if c.provider != nil {
-		c.provider(&emu)
-	}
-	ims, err := imsemu.New(emu)
+	proxy, err := faultproxy.New(backend)
 	if err != nil {
 		r.close()
 		return nil, err
 	}
-	r.ims = ims
+	r.proxy = proxy
+	var front http.Handler = proxy
+	if c.fleet != nil {
+		r.front = newTap(proxy)
+		front = r.front
+	}
+	proxySrv := httptest.NewServer(front)
+	r.closers = append(r.closers, proxySrv.Close, proxy.Close)
+	r.proxyURL = proxySrv.URL
+
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { r.elsewhere.Add(1) }))
 	r.elseURL = elsewhere.URL
 	r.closers = append(r.closers, elsewhere.Close)
-	front := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if c.redirect != 0 {
-			http.Redirect(w, req, elsewhere.URL+"/steal", c.redirect)
-			return
-		}
-		ims.ServeHTTP(w, req)
-	})
-	imsSrv := httptest.NewUnstartedServer(front)
-	imsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
-	if c.tls {
-		imsSrv.StartTLS()
-	} else {
-		imsSrv.Start()
-	}
-	r.closers = append(r.closers, imsSrv.Close, ims.Close) // ims.Close first: it releases hung requests
-	r.tokenURL = imsSrv.URL + imsemu.TokenPath
 
-	ims.Enqueue(c.ims...)
-	if c.imsEvery != nil {
-		ims.SetFault(*c.imsEvery)
+	clients := map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}
+	if c.fleet != nil {
+		// Every integration's client; the faults go to the target's own endpoint.
+		for _, name := range c.fleet.names()[1:] {
+			clients[clientOf(name)] = imsemu.Client{Secrets: []string{secretOf(name)}}
+		}
+		r.perClient = &clientCounts{}
+		r.ims, r.tokenURL, err = r.startIMS(clients, nil, r.perClient)
+	} else {
+		r.ims, r.tokenURL, err = r.startIMS(clients, c.provider, nil)
+		r.inject(r.ims)
 	}
-	for _, f := range append(append([]imsemu.Fault(nil), c.ims...), deref(c.imsEvery)...) {
-		r.faultTok = append(r.faultTok, tokensIn(f.Body)...)
+	if err != nil {
+		r.close()
+		return nil, err
 	}
 
 	if err := r.seed(ctx, n); err != nil {
 		r.close()
 		return nil, err
 	}
-	if c.sm != nil {
-		id := r.credsID
-		target := faultproxy.GetSecretValue
-		switch c.smAt {
-		case readToken:
-			id = r.tokenID
-		case writeToken:
-			id, target = r.tokenID, faultproxy.PutSecretValue
+	if c.fleet != nil {
+		if err := r.seedFleet(ctx, n); err != nil {
+			r.close()
+			return nil, err
 		}
-		proxy.Inject(faultproxy.Rule{Target: target, SecretID: id, Fault: *c.sm, Times: c.smTimes})
+	}
+	if c.sm != nil {
+		proxy.Inject(r.smRule())
 	}
 
 	awsCfg := moto.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(r.proxyURL)
 	logger := slog.New(slog.NewJSONHandler(&r.logs, nil))
-	r.handle = wire(r.getenv, awsCfg, logger, &r.metrics)
+	r.build = func() handler { return wire(r.getenv, awsCfg, logger, &r.metrics) }
+	if f := c.fleet; f != nil && (f.concurrency > 0 || f.integrationTimeout > 0) {
+		r.build = func() handler {
+			return wireBounded(r.getenv, awsCfg, logger, &r.metrics, f.concurrency, f.integrationTimeout)
+		}
+	}
+	r.handle = r.build()
 	return r, nil
+}
+
+// startIMS starts an IMS emulator for clients, shaped by provider, behind
+// a front that answers the case's redirect and, if counts is set, counts
+// requests per client; it returns the emulator and its token URL.
+func (r *rig) startIMS(clients map[string]imsemu.Client, provider func(*imsemu.Config), counts *clientCounts) (*imsemu.Server, string, error) {
+	emu := imsemu.Config{Clients: clients}
+	if provider != nil {
+		provider(&emu)
+	}
+	ims, err := imsemu.New(emu)
+	if err != nil {
+		return nil, "", err
+	}
+	r.emulators = append(r.emulators, ims)
+	var front http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.c.redirect != 0 {
+			http.Redirect(w, req, r.elseURL+"/steal", r.c.redirect)
+			return
+		}
+		ims.ServeHTTP(w, req)
+	})
+	if counts != nil {
+		front = counts.wrap(front)
+	}
+	imsSrv := httptest.NewUnstartedServer(front)
+	imsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	if r.c.tls {
+		imsSrv.StartTLS()
+	} else {
+		imsSrv.Start()
+	}
+	r.closers = append(r.closers, imsSrv.Close, ims.Close) // ims.Close first: it releases hung requests
+	return ims, imsSrv.URL + imsemu.TokenPath, nil
+}
+
+// inject gives ims the case's IMS faults, and notes the tokens inside them.
+func (r *rig) inject(ims *imsemu.Server) {
+	ims.Enqueue(r.c.ims...)
+	if r.c.imsEvery != nil {
+		ims.SetFault(*r.c.imsEvery)
+	}
+	for _, f := range append(append([]imsemu.Fault(nil), r.c.ims...), deref(r.c.imsEvery)...) {
+		r.faultTok = append(r.faultTok, tokensIn(f.Body)...)
+	}
+}
+
+// smRule is the case's Secrets Manager fault: at the function's own
+// secrets, or at a fleet target's, or at the listing.
+func (r *rig) smRule() faultproxy.Rule {
+	credsID, tokenID := r.credsID, r.tokenID
+	if r.c.fleet != nil {
+		if m := r.member(r.c.fleet.target); m != nil {
+			credsID, tokenID = m.credsID, m.tokenID
+		}
+	}
+	rule := faultproxy.Rule{Target: faultproxy.GetSecretValue, SecretID: credsID, Fault: *r.c.sm, Times: r.c.smTimes}
+	switch r.c.smAt {
+	case readToken:
+		rule.SecretID = tokenID
+	case writeToken:
+		rule.Target, rule.SecretID = faultproxy.PutSecretValue, tokenID
+	case listIntegrations:
+		rule.Target, rule.SecretID = listSecrets, ""
+	}
+	return rule
+}
+
+// serve serves h on a loopback port until the case ends, and returns its URL.
+func (r *rig) serve(h http.Handler) string {
+	srv := httptest.NewServer(h)
+	r.closers = append(r.closers, srv.Close)
+	return srv.URL
 }
 
 // getenv is the function's environment: the case's secrets and token
 // endpoint, then the case's overrides.
 func (r *rig) getenv(name string) string {
 	env := map[string]string{
-		config.EnvCredentialsSecretID: r.credsID,
-		config.EnvTokenSecretID:       r.tokenID,
-		config.EnvTokenURL:            r.tokenURL,
+		config.EnvCredentialsSecretID:     r.credsID,
+		config.EnvTokenSecretID:           r.tokenID,
+		config.EnvTokenURL:                r.tokenURL,
+		config.EnvIntegrationSecretPrefix: r.prefix,
 	}
 	if v, ok := r.c.env[name]; ok {
 		if v == credentialsPlaceholder {
@@ -159,21 +239,7 @@ func (r *rig) getenv(name string) string {
 
 // seed creates both secrets, the token secret holding a valid token.
 func (r *rig) seed(ctx context.Context, n int) error {
-	now := time.Now().UTC().Truncate(time.Second)
-	issued := map[stored]time.Time{
-		storedOld:     now.Add(-2 * time.Hour),
-		storedFresh:   now.Add(-10 * time.Minute),
-		storedExpired: now.Add(-25 * time.Hour),
-		storedFuture:  now.Add(2 * time.Hour),
-	}[r.c.stored]
-	r.seeded = secretstore.TokenValue{
-		AccessToken: fmt.Sprintf("SENTINEL-seeded-token-%02d", n),
-		TokenType:   "bearer",
-		IssuedAt:    issued,
-		Expiry:      issued.Add(24 * time.Hour),
-		ClientID:    clientID,
-		Scope:       scope,
-	}
+	r.seeded = seededToken(r.c.stored, clientID, fmt.Sprintf("SENTINEL-seeded-token-%02d", n))
 	value, err := json.Marshal(r.seeded)
 	if err != nil {
 		return err
@@ -185,6 +251,25 @@ func (r *rig) seed(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// seededToken is a valid token for client, as old as s says.
+func seededToken(s stored, client, accessToken string) secretstore.TokenValue {
+	now := time.Now().UTC().Truncate(time.Second)
+	issued := map[stored]time.Time{
+		storedOld:     now.Add(-2 * time.Hour),
+		storedFresh:   now.Add(-10 * time.Minute),
+		storedExpired: now.Add(-25 * time.Hour),
+		storedFuture:  now.Add(2 * time.Hour),
+	}[s]
+	return secretstore.TokenValue{
+		AccessToken: accessToken,
+		TokenType:   "bearer",
+		IssuedAt:    issued,
+		Expiry:      issued.Add(24 * time.Hour),
+		ClientID:    client,
+		Scope:       scope,
+	}
 }
 
 // close stops the case's servers, newest first.
@@ -201,9 +286,12 @@ type snapshot struct {
 	value             string // AWSCURRENT's SecretString
 }
 
-func (r *rig) snapshot(ctx context.Context) (snapshot, error) {
+func (r *rig) snapshot(ctx context.Context) (snapshot, error) { return r.snapshotOf(ctx, r.tokenID) }
+
+// snapshotOf is the state of the token secret id, read past the proxy.
+func (r *rig) snapshotOf(ctx context.Context, id string) (snapshot, error) {
 	var s snapshot
-	list, err := r.direct.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(r.tokenID)})
+	list, err := r.direct.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(id)})
 	if err != nil {
 		return s, fmt.Errorf("listing versions: %w", err)
 	}
@@ -218,9 +306,9 @@ func (r *rig) snapshot(ctx context.Context) (snapshot, error) {
 			}
 		}
 	}
-	out, err := r.direct.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(r.tokenID)})
+	out, err := r.direct.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return s, fmt.Errorf("reading AWSCURRENT: %w", err)
+		return s, fmt.Errorf("reading AWSCURRENT of %s: %w", id, err)
 	}
 	s.value = aws.ToString(out.SecretString)
 	return s, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
@@ -18,7 +19,9 @@ import (
 // fetcher's reserve.
 const deadline = 15 * time.Second
 
-// delivery is what one invocation did and left.
+// delivery is what one invocation did and left. Invocations delivered at
+// once (fleet.overlap) share what they left: the counters and snapshots
+// cover them all.
 type delivery struct {
 	res      rotation.Result
 	err      error
@@ -31,6 +34,20 @@ type delivery struct {
 	tokenRequests       int
 	gets, puts, putsOut int // GetSecretValue and PutSecretValue calls; puts that reached moto
 	issued              []imsemu.Issued
+
+	// A fleet case's integrations, in the order of record.members.
+	members []memberDelivery
+	metrics string // the metric lines written during the invocation
+}
+
+// memberDelivery is what one invocation did for one integration of a fleet.
+type memberDelivery struct {
+	res           *rotation.Result // its entry in the run's result; nil when not run
+	before, after snapshot
+	requests      int // token requests of its client
+	gets, puts    int // GetSecretValue and PutSecretValue calls on its secrets
+	putsOut       int // its PutSecretValue calls that reached moto
+	issued        []imsemu.Issued
 }
 
 // record is what a case did, for the checks.
@@ -41,7 +58,7 @@ type record struct {
 	metrics    string
 	elsewhere  int
 	calls      int // every call at the proxy
-	requests   int // every request at the token endpoint
+	requests   int // every request at the token endpoints
 	issued     []imsemu.Issued
 	seeded     string // the seeded access token
 	faultTok   []string
@@ -50,6 +67,10 @@ type record struct {
 	tokenURL   string
 	elseURL    string
 	proxyURL   string
+
+	fleet   *fleet
+	members []member
+	prefix  string // INTEGRATION_SECRET_PREFIX
 }
 
 // runCase builds case n's world, delivers its event, and records.
@@ -61,35 +82,137 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 	}
 	defer r.close()
 	rec := record{seeded: r.seeded.AccessToken, faultTok: r.faultTok, credsID: r.credsID, tokenID: r.tokenID,
-		tokenURL: r.tokenURL, elseURL: r.elseURL, proxyURL: r.proxyURL}
-	for range c.times() {
-		d, err := r.deliver(ctx)
-		if err != nil {
+		tokenURL: r.tokenURL, elseURL: r.elseURL, proxyURL: r.proxyURL, fleet: c.fleet, prefix: r.prefix}
+	for _, m := range r.members {
+		rec.members = append(rec.members, *m)
+	}
+	if c.fleet != nil && c.fleet.overlap {
+		handlers := []handler{r.handle}
+		for len(handlers) < c.times() {
+			handlers = append(handlers, r.build())
+		}
+		if rec.deliveries, err = r.deliver(ctx, handlers...); err != nil {
 			rec.setupErr = err
 			return rec
 		}
-		rec.deliveries = append(rec.deliveries, d)
+	} else {
+		for range c.times() {
+			d, err := r.deliver(ctx, r.handle)
+			if err != nil {
+				rec.setupErr = err
+				return rec
+			}
+			rec.deliveries = append(rec.deliveries, d...)
+		}
 	}
 	rec.logs, rec.metrics = r.logs.String(), r.metrics.String()
 	rec.elsewhere = int(r.elsewhere.Load())
 	rec.calls = r.proxy.Calls("")
-	rec.requests = r.ims.Requests()
-	rec.issued = r.ims.Issued()
+	for _, ims := range r.emulators {
+		rec.requests += ims.Requests()
+		rec.issued = append(rec.issued, ims.Issued()...)
+	}
 	return rec
 }
 
-// deliver invokes the handler once under the deadline, recovering a panic.
-func (r *rig) deliver(ctx context.Context) (delivery, error) {
-	var d delivery
-	var err error
-	if d.before, err = r.snapshot(ctx); err != nil {
-		return d, err
-	}
-	requests, issued := r.ims.Requests(), len(r.ims.Issued())
-	gets, puts := r.proxy.Calls(faultproxy.GetSecretValue), r.proxy.Calls(faultproxy.PutSecretValue)
-	putsOut := r.proxy.Forwarded(faultproxy.PutSecretValue)
+// counters are the rig's counters at one moment.
+type counters struct {
+	requests, issued, gets, puts, putsOut, metrics int
+	members                                        []memberDelivery // requests, gets, puts, putsOut; issued as a count in len
+}
 
+func (r *rig) counters() counters {
+	c := counters{requests: r.ims.Requests(), issued: len(r.ims.Issued()), metrics: len(r.metrics.String()),
+		gets: r.proxy.Calls(faultproxy.GetSecretValue), puts: r.proxy.Calls(faultproxy.PutSecretValue),
+		putsOut: r.proxy.Forwarded(faultproxy.PutSecretValue)}
+	for _, m := range r.members {
+		c.members = append(c.members, memberDelivery{
+			requests: m.perClient.of(m.client),
+			gets:     r.front.count(faultproxy.GetSecretValue, m.credsID) + r.front.count(faultproxy.GetSecretValue, m.tokenID),
+			puts:     r.front.count(faultproxy.PutSecretValue, m.tokenID),
+			putsOut:  r.back.count(faultproxy.PutSecretValue, m.tokenID),
+			issued:   m.ims.Issued(),
+		})
+	}
+	return c
+}
+
+// deliver invokes each handler once, all at once, under the deadline,
+// recovering a panic, and returns one delivery per handler.
+func (r *rig) deliver(ctx context.Context, handlers ...handler) ([]delivery, error) {
+	var shared delivery
+	before, err := r.snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shared.before = before[0]
+	for _, s := range before[1:] {
+		shared.members = append(shared.members, memberDelivery{before: s})
+	}
+	was := r.counters()
+
+	out := make([]delivery, len(handlers))
+	var wg sync.WaitGroup
+	for i, h := range handlers {
+		wg.Go(func() { out[i] = invoke(ctx, h, r.c.payload()) })
+	}
+	wg.Wait()
+
+	now := r.counters()
+	shared.tokenRequests = now.requests - was.requests
+	shared.issued = r.ims.Issued()[was.issued:]
+	shared.gets, shared.puts, shared.putsOut = now.gets-was.gets, now.puts-was.puts, now.putsOut-was.putsOut
+	shared.metrics = r.metrics.String()[was.metrics:]
+	after, err := r.snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shared.after = after[0]
+	for j, m := range r.members {
+		md := &shared.members[j]
+		md.requests = now.members[j].requests - was.members[j].requests
+		md.gets = now.members[j].gets - was.members[j].gets
+		md.puts = now.members[j].puts - was.members[j].puts
+		md.putsOut = now.members[j].putsOut - was.members[j].putsOut
+		for _, i := range now.members[j].issued[len(was.members[j].issued):] {
+			if i.ClientID == m.client {
+				md.issued = append(md.issued, i)
+			}
+		}
+		md.after = after[j+1]
+	}
+	for i := range out {
+		d := &out[i]
+		d.before, d.after, d.metrics = shared.before, shared.after, shared.metrics
+		d.tokenRequests, d.issued = shared.tokenRequests, shared.issued
+		d.gets, d.puts, d.putsOut = shared.gets, shared.puts, shared.putsOut
+		for _, md := range shared.members {
+			md.res = resultOf(d.res, r.members[len(d.members)].name)
+			d.members = append(d.members, md)
+		}
+	}
+	return out, nil
+}
+
+// snapshots returns the function's own token secret's state, then, for a
+// fleet, each member's (the own one again first).
+func (r *rig) snapshots(ctx context.Context) ([]snapshot, error) {
+	if r.members == nil {
+		s, err := r.snapshot(ctx)
+		return []snapshot{s}, err
+	}
+	s, err := r.snapshotFleet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append([]snapshot{s[0]}, s...), nil
+}
+
+// invoke runs one handler under the deadline, recovering a panic.
+func invoke(ctx context.Context, h handler, payload string) delivery {
+	var d delivery
 	runCtx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
 	start := time.Now()
 	func() {
 		defer func() {
@@ -97,32 +220,51 @@ func (r *rig) deliver(ctx context.Context) (delivery, error) {
 				d.panicked = fmt.Sprintf("%v\n%s", p, debug.Stack())
 			}
 		}()
-		d.res, d.err = r.handle(runCtx, json.RawMessage(r.c.payload()))
+		d.res, d.err = h(runCtx, json.RawMessage(payload))
 	}()
 	d.took = time.Since(start)
 	d.ctxErr = runCtx.Err()
-	cancel()
+	return d
+}
 
-	d.tokenRequests = r.ims.Requests() - requests
-	d.issued = r.ims.Issued()[issued:]
-	d.gets = r.proxy.Calls(faultproxy.GetSecretValue) - gets
-	d.puts = r.proxy.Calls(faultproxy.PutSecretValue) - puts
-	d.putsOut = r.proxy.Forwarded(faultproxy.PutSecretValue) - putsOut
-	if d.after, err = r.snapshot(ctx); err != nil {
-		return d, err
+// resultOf returns integration name's entry in a run's result, or nil.
+func resultOf(res rotation.Result, name string) *rotation.Result {
+	for i := range res.Integrations {
+		if res.Integrations[i].Integration == name {
+			return &res.Integrations[i]
+		}
 	}
-	return d, nil
+	return nil
 }
 
 // outcome classifies a delivery: a success that needed more calls than a
-// clean rotation (2 reads, 1 token request, 1 write) was retried.
+// clean rotation (2 reads, 1 token request, 1 write) was retried. A fleet
+// run is failed, a no-op or rotated; its integrations say more.
 func (d delivery) outcome() outcome {
 	switch {
 	case d.err != nil || d.panicked != "":
 		return failed
 	case !d.res.Rotated:
 		return noOp
+	case d.members != nil:
+		return rotated
 	case d.tokenRequests > 1 || d.gets > 2 || d.puts > 1:
+		return retried
+	}
+	return rotated
+}
+
+// outcome classifies what a run did for one integration, as
+// delivery.outcome does for a run.
+func (md memberDelivery) outcome() outcome {
+	switch {
+	case md.res == nil:
+		return notRun
+	case md.res.Error != "":
+		return failed
+	case !md.res.Rotated:
+		return noOp
+	case md.requests > 1 || md.gets > 2 || md.puts > 1:
 		return retried
 	}
 	return rotated

@@ -27,7 +27,9 @@ func table(list []matrixCase) string {
 	for _, c := range list {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(c.area), cell(c.name), cell(c.injected()), cell(c.expected()), code(c.sees))
 	}
-	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL.\n", len(list))
+	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL; "+
+		"for an added integration NAME, `app/integrations/NAME` and `app/NAME/credentials` for its secrets, `$NAME_TOKEN_URL` for a token endpoint of its own, "+
+		"and `[NAME]` for a log line about it.\n", len(list))
 	return b.String()
 }
 
