@@ -7,7 +7,7 @@ STACK_NAME ?= tokenrotator
 SAMCONFIG := infra/samconfig.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate token-env
+.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate integration-add integration-remove token-env
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -75,14 +75,18 @@ stack-output = out=$$(aws cloudformation describe-stacks --stack-name $(STACK_NA
 	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text) && [ -n "$$out" ] && [ "$$out" != None ] \
 	&& echo "$$out" || { echo "stack $(STACK_NAME) has no output $(1): run make deploy first (or set STACK_NAME)" >&2; exit 1; }
 
-rotate: ## force a rotation in the deployed stack (aws lambda invoke with {"force": true}) and print the result
-	@set -e; fn=$$($(call stack-output,RotatorFunctionName)); \
-	result=$$(mktemp); trap 'rm -f "$$result"' EXIT; \
-	echo "invoking $$fn with {\"force\": true}"; \
-	failed=$$(aws lambda invoke --function-name "$$fn" --cli-binary-format raw-in-base64-out \
-		--payload '{"force": true}' --cli-read-timeout 90 --query FunctionError --output text "$$result"); \
-	cat "$$result"; echo; \
-	if [ "$$failed" != None ]; then echo "rotation failed ($$failed); the stored token is unchanged" >&2; exit 1; fi
+rotate: ## force a rotation in the deployed stack: every integration, or INTEGRATION=acme alone; prints each one's outcome
+	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
+
+integration-add: ## add an integration: NAME=acme CREDENTIALS=<its credentials secret's full ARN>; tags, token secret, stale alarm, first rotation
+	@if [ -z "$(NAME)" ] || [ -z "$(CREDENTIALS)" ]; then \
+		echo "make integration-add needs NAME=<integration name> and CREDENTIALS=<the credentials secret's full ARN>," \
+			"e.g. make integration-add NAME=acme CREDENTIALS=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-credentials-AbCdEf" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration add -stack "$(STACK_NAME)" -name "$(NAME)" -credentials "$(CREDENTIALS)"
+
+integration-remove: ## remove an added integration: NAME=acme; deletes its token secret and alarm, untags its credentials secret if unused
+	@if [ -z "$(NAME)" ]; then echo "make integration-remove needs NAME=<integration name>, e.g. make integration-remove NAME=acme" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration remove -stack "$(STACK_NAME)" -name "$(NAME)"
 
 token-env: ## print export lines for LR_FF_SERVICES_ACCESS_TOKEN and LR_FF_SERVICES_CLIENT_ID from the deployed token secret, for eval
 	@set -e; arn=$$($(call stack-output,TokenSecretArn)); \

@@ -14,4 +14,14 @@
 // <random for each Start>}; the token secret starts with no value. Close
 // stops everything Start started, and the kernel stops the child processes
 // if this process dies first.
+//
+// The function also keeps the integrations added under
+// IntegrationSecretPrefix, as a deployed stack does. Add them with the
+// operator's code (infra/ops, what make integration-add runs), here pointed
+// at this stack by OpsFlags:
+//
+//	p, err := st.StartProvider(auth0Profile, clients)        // a second token endpoint, if needed
+//	out, err := st.AddIntegration(ctx, "acme", credentialsJSON) // credentials secret, then "add"
+//	out, err = st.Ops(ctx, "rotate")                           // the table make rotate prints
+//	tok, err := st.IntegrationToken(ctx, "acme")
 package stack

@@ -107,7 +107,12 @@ func (st *Stack) StoredToken(ctx context.Context) (StoredToken, error) {
 
 // TokenVersion reads one version of the token secret, by id or by stage.
 func (st *Stack) TokenVersion(ctx context.Context, versionID, stage string) (StoredToken, error) {
-	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(TokenSecretID)}
+	return st.tokenVersion(ctx, TokenSecretID, versionID, stage)
+}
+
+// tokenVersion reads one version of the token secret id, by id or by stage.
+func (st *Stack) tokenVersion(ctx context.Context, id, versionID, stage string) (StoredToken, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
 	}
@@ -116,16 +121,16 @@ func (st *Stack) TokenVersion(ctx context.Context, versionID, stage string) (Sto
 	}
 	out, err := st.Secrets.GetSecretValue(ctx, in)
 	if err != nil {
-		return StoredToken{}, fmt.Errorf("reading secret %s: %w", TokenSecretID, err)
+		return StoredToken{}, fmt.Errorf("reading secret %s: %w", id, err)
 	}
 	var tok StoredToken
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &tok); err != nil {
 		// The error would quote the value: leave it out.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return StoredToken{}, fmt.Errorf("secret %s version %s is not JSON", TokenSecretID, aws.ToString(out.VersionId))
+			return StoredToken{}, fmt.Errorf("secret %s version %s is not JSON", id, aws.ToString(out.VersionId))
 		}
-		return StoredToken{}, fmt.Errorf("secret %s version %s is not in the token format", TokenSecretID, aws.ToString(out.VersionId))
+		return StoredToken{}, fmt.Errorf("secret %s version %s is not in the token format", id, aws.ToString(out.VersionId))
 	}
 	tok.VersionID = aws.ToString(out.VersionId)
 	return tok, nil

@@ -37,6 +37,18 @@ const (
 	Scope = "openid,AdobeID,read_organizations"
 	// FunctionTimeout is the function timeout the emulator enforces.
 	FunctionTimeout = 60 * time.Second
+	// StackName stands for the CloudFormation stack's name: the value of
+	// the tokenrotator:stack tags of added integrations.
+	StackName = "tokenrotator"
+	// FunctionName is the function's name (AWS_LAMBDA_FUNCTION_NAME), as
+	// its metrics and the stale alarms name it.
+	FunctionName = "tokenrotator"
+	// IntegrationSecretPrefix is the function's INTEGRATION_SECRET_PREFIX:
+	// the token secrets of added integrations are named with it.
+	IntegrationSecretPrefix = "tokenrotator/integrations/"
+	// AlarmTopicARN stands for the stack's AlarmTopicArn output; nothing
+	// listens on it locally.
+	AlarmTopicARN = "arn:aws:sns:us-east-1:123456789012:tokenrotator-alarms"
 )
 
 // Config tunes Start. Its zero value is what make run uses, without
@@ -52,7 +64,8 @@ type Config struct {
 	// output as it comes (Stack.Output has it all anyway).
 	Output io.Writer
 	// Env is added to the function's environment last, e.g. REFRESH_AFTER
-	// or TOKEN_AUTH=basic.
+	// or TOKEN_AUTH=basic; INTEGRATION_SECRET_PREFIX= turns the added
+	// integrations off.
 	Env []string
 }
 
@@ -75,6 +88,9 @@ type Stack struct {
 	tempDir      string
 	eventsDir    string
 	closeOnce    sync.Once
+
+	mu        sync.Mutex
+	providers []*Provider // started by StartProvider, closed by Close
 }
 
 // Start brings the stack up: it builds the emulator and the bootstrap
@@ -134,6 +150,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"CREDENTIALS_SECRET_ID="+CredentialsSecretID,
 		"TOKEN_SECRET_ID="+TokenSecretID,
 		"TOKEN_URL="+st.TokenURL,
+		"INTEGRATION_SECRET_PREFIX="+IntegrationSecretPrefix,
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		// Keep the developer's own AWS settings out of the function.
 		"AWS_CONFIG_FILE="+os.DevNull,
@@ -141,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"AWS_EC2_METADATA_DISABLED=true",
 	)
 	env = append(env, cfg.Env...)
-	st.function = rie.Config{RIE: builds.rie, Bootstrap: builds.bootstrap, Env: env, Timeout: FunctionTimeout, Output: cfg.Output}
+	st.function = rie.Config{RIE: builds.rie, Bootstrap: builds.bootstrap, Env: env, FunctionName: FunctionName, Timeout: FunctionTimeout, Output: cfg.Output}
 	st.Lambda, err = rie.Start(ctx, st.function)
 	if err != nil {
 		return nil, err
@@ -228,13 +245,19 @@ func (st *Stack) Output() string {
 	return st.Lambda.Output()
 }
 
-// Close stops the function, the IMS emulator and moto_server, and removes
-// the temporary build directory. It is safe to call twice.
+// Close stops the function, the token endpoints StartProvider started, the
+// IMS emulator and moto_server, and removes the temporary build directory.
+// It is safe to call twice.
 func (st *Stack) Close() error {
 	st.closeOnce.Do(func() {
 		if st.Lambda != nil {
 			st.Lambda.Close()
 		}
+		st.mu.Lock()
+		for _, p := range st.providers {
+			p.close()
+		}
+		st.mu.Unlock()
 		if st.IMS != nil {
 			st.IMS.Close()
 		}
@@ -250,6 +273,10 @@ func (st *Stack) Close() error {
 	})
 	return nil
 }
+
+// RandomSecret returns a new random client secret, for a client
+// registered with an emulator.
+func RandomSecret() string { return randomSecret() }
 
 func randomSecret() string {
 	b := make([]byte, 24)

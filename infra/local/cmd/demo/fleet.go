@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
+	"github.com/tokenrotator/tokenrotator/infra/local/stack"
+	"github.com/tokenrotator/tokenrotator/infra/ops"
+)
+
+// member is one integration the demo adds.
+type member struct {
+	name, about string
+	// credentials is the credentials secret's JSON.
+	credentials map[string]string
+	// failing says the first rotation must fail.
+	failing bool
+}
+
+// fleet adds three integrations with the integration command's code (what
+// make integration-add runs), one IMS-like, one Auth0-like on a second
+// token endpoint, one with credentials the provider refuses; then forces
+// them all (make rotate) and shows each one's token secret.
+func fleet(ctx context.Context, out io.Writer, st *stack.Stack) error {
+	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+	start := time.Now()
+	members, err := startFleetProviders(st)
+	if err != nil {
+		return err
+	}
+	step("a fleet: three integrations added to the same function with the integration command (make integration-add)")
+	for _, m := range members {
+		step("adding %s: %s", m.name, m.about)
+		b, err := json.Marshal(m.credentials)
+		if err != nil {
+			return fmt.Errorf("encoding %s's credentials: %w", m.name, err)
+		}
+		printed, err := st.AddIntegration(ctx, m.name, b)
+		indent(out, printed)
+		var first *ops.FirstRotationError
+		switch {
+		case m.failing && errors.As(err, &first):
+			fmt.Fprintf(out, "    (the command exits 1: %v)\n", err)
+		case m.failing:
+			return fmt.Errorf("adding %s: error = %v, want its first rotation to fail", m.name, err)
+		case err != nil:
+			return fmt.Errorf("adding %s: %w", m.name, err)
+		}
+	}
+
+	before, err := tokens(ctx, st, members)
+	if err != nil {
+		return err
+	}
+	step("forcing every integration, as make rotate does: the function's own (default) and the three added")
+	printed, err := st.Ops(ctx, "rotate")
+	indent(out, printed)
+	var fe *ops.FunctionError
+	if !errors.As(err, &fe) {
+		return fmt.Errorf("forced run: error = %v, want a function error naming legacy", err)
+	}
+	fmt.Fprintf(out, "    (the command exits 1: %v)\n", err)
+	if !strings.Contains(fe.Message, "; legacy: ") || !strings.Contains(fe.Message, "1 of 4 integrations failed (3 rotated") {
+		return fmt.Errorf("forced run: function error %q, want legacy alone to fail, of 4", fe.Message)
+	}
+
+	step("each integration's token secret after the forced run (the function's error drops the others' results, so they are read here; access tokens masked)")
+	after, err := tokens(ctx, st, members)
+	if err != nil {
+		return err
+	}
+	for _, name := range append([]string{"default"}, names(members)...) {
+		b, a := before[name], after[name]
+		outcome := "rotated"
+		switch {
+		case a.AccessToken == "":
+			outcome = "no token"
+		case a.VersionID == b.VersionID:
+			outcome = "unchanged"
+		}
+		fmt.Fprintf(out, "    %-8s %-9s %s\n", name, outcome, describe(a))
+		if want := map[bool]string{true: "no token", false: "rotated"}[name == "legacy"]; outcome != want {
+			return fmt.Errorf("forced run: %s %s, want %s", name, outcome, want)
+		}
+	}
+	fmt.Fprintf(out, "OK fleet in %v: reports (IMS-like) and billing (Auth0-like) rotated with their own settings; legacy failed by name and stays added until make integration-remove\n",
+		time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// startFleetProviders registers the fleet's clients: reports and legacy
+// with the stack's IMS emulator (legacy with a secret other than the one
+// stored), billing with a second emulator playing Auth0.
+func startFleetProviders(st *stack.Stack) ([]member, error) {
+	reports, billing := stack.RandomSecret(), stack.RandomSecret()
+	if err := st.IMS.SetClient("reports-client", imsemu.Client{Secrets: []string{reports}}); err != nil {
+		return nil, err
+	}
+	if err := st.IMS.SetClient("legacy-client", imsemu.Client{Secrets: []string{stack.RandomSecret()}}); err != nil {
+		return nil, err
+	}
+	auth0, _ := imsemu.ProfileNamed("auth0")
+	prov, err := st.StartProvider(auth0, map[string]imsemu.Client{"billing-client": {Secrets: []string{billing}, Scopes: []string{"read:invoices"}}})
+	if err != nil {
+		return nil, err
+	}
+	return []member{
+		{name: "reports", about: `IMS-like, the function's default token URL and scope; credentials {"client_id", "client_secret"}`,
+			credentials: map[string]string{"client_id": "reports-client", "client_secret": reports}},
+		{name: "billing", about: "Auth0-like, on a second token endpoint (" + prov.TokenURL() + `); credentials add "token_url", "scope", "token_auth": "basic", "token_params": "audience=https://billing.example.com/"`,
+			credentials: map[string]string{"client_id": "billing-client", "client_secret": billing, "token_url": prov.TokenURL(),
+				"scope": "read:invoices", "token_auth": "basic", "token_params": "audience=https://billing.example.com/"}},
+		{name: "legacy", about: "a client secret the provider no longer accepts: the first rotation fails, and the integration stays added",
+			credentials: map[string]string{"client_id": "legacy-client", "client_secret": stack.RandomSecret()}, failing: true},
+	}, nil
+}
+
+// tokens reads the token secret of the function's own integration
+// ("default") and of each member.
+func tokens(ctx context.Context, st *stack.Stack, members []member) (map[string]stack.StoredToken, error) {
+	own, err := st.StoredToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	toks := map[string]stack.StoredToken{"default": own}
+	for _, m := range members {
+		if toks[m.name], err = st.IntegrationToken(ctx, m.name); err != nil {
+			return nil, err
+		}
+	}
+	return toks, nil
+}
+
+func names(members []member) []string {
+	var n []string
+	for _, m := range members {
+		n = append(n, m.name)
+	}
+	return n
+}
+
+// describe shows a stored token without its access token.
+func describe(tok stack.StoredToken) string {
+	if tok.AccessToken == "" {
+		return "its token secret still holds {}"
+	}
+	return fmt.Sprintf("version %s, client %s, expires %s, access_token %s",
+		tok.VersionID, tok.ClientID, tok.Expiry.Format(time.RFC3339), stack.Mask(tok.AccessToken))
+}
+
+// indent prints the command's lines under the demo's step.
+func indent(out io.Writer, printed string) {
+	for _, line := range strings.Split(strings.TrimRight(printed, "\n"), "\n") {
+		fmt.Fprintln(out, "    "+line)
+	}
+}

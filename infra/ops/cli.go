@@ -1,0 +1,208 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+)
+
+// ErrUsage marks an error in the command line; the command exits 2 for it.
+var ErrUsage = errors.New("usage")
+
+// usage is the command's help text.
+const usage = `integration: add, remove or rotate the integrations of a tokenrotator stack.
+
+  integration add    -name N -credentials ARN [stack flags]
+      tag the credentials secret, create the token secret <prefix>N and the
+      alarm <stack>-integration-N-stale, then rotate N once
+  integration remove -name N [stack flags]
+      delete N's token secret and alarm; untag its credentials secret when
+      no other integration uses it
+  integration rotate [-name N] [stack flags]
+      force a rotation of every integration, or of N, and print the outcomes
+
+Stack flags (-function, -prefix, -alarm-topic and -kms-key default to the stack's outputs):
+`
+
+// CLI is the integration command: flags, AWS clients, one subcommand. Its
+// zero value is what command integration runs.
+type CLI struct {
+	// Out receives the steps and tables; nil means os.Stdout.
+	Out io.Writer
+	// Err receives usage text; nil means os.Stderr.
+	Err io.Writer
+	// LoadAWS returns the SDK configuration; nil means
+	// config.LoadDefaultConfig (the environment, ~/.aws, AWS_ENDPOINT_URL).
+	LoadAWS func(context.Context) (aws.Config, error)
+}
+
+// flags are the command line's values.
+type flags struct {
+	stack          Stack
+	lambdaEndpoint string
+	name           string
+	credentials    string
+}
+
+// Run runs the subcommand args[0] with the flags that follow. Errors in
+// the command line wrap ErrUsage; -h returns flag.ErrHelp.
+func (c CLI) Run(ctx context.Context, args []string) error {
+	out, errOut := c.Out, c.Err
+	if out == nil {
+		out = os.Stdout
+	}
+	if errOut == nil {
+		errOut = os.Stderr
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(errOut, usage)
+		newFlagSet("", &flags{}, errOut).PrintDefaults()
+		return fmt.Errorf("%w: want a subcommand: add, remove or rotate", ErrUsage)
+	}
+	sub := args[0]
+	var f flags
+	fs := newFlagSet(sub, &f, errOut)
+	switch sub {
+	case "add":
+		fs.StringVar(&f.name, "name", "", "the integration's `name`: lower-case letters, digits and hyphens, at most 40 (required)")
+		fs.StringVar(&f.credentials, "credentials", "", "the credentials secret's full `ARN` (required)")
+	case "remove":
+		fs.StringVar(&f.name, "name", "", "the integration's `name` (required)")
+	case "rotate":
+		fs.StringVar(&f.name, "name", "", "rotate only the integration `name`; empty rotates every one")
+	default:
+		fmt.Fprint(errOut, usage)
+		return fmt.Errorf("%w: unknown subcommand %q: want add, remove or rotate", ErrUsage, sub)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", ErrUsage, sub, err)
+	}
+	if err := f.check(sub, fs.Args()); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUsage, sub, err)
+	}
+	op, err := c.operator(ctx, sub, f, out)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		_, err = op.Add(ctx, f.name, f.credentials)
+	case "remove":
+		err = op.Remove(ctx, f.name)
+	default:
+		_, err = op.Rotate(ctx, f.name)
+	}
+	return err
+}
+
+func newFlagSet(sub string, f *flags, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("integration "+sub, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&f.stack.Name, "stack", DefaultStackName, "the CloudFormation stack's `name` (make: STACK_NAME)")
+	fs.StringVar(&f.stack.FunctionName, "function", "", "the rotator function's `name` (output "+OutputFunctionName+")")
+	fs.StringVar(&f.stack.SecretPrefix, "prefix", "", "the token secrets' name `prefix` (output "+OutputSecretPrefix+")")
+	fs.StringVar(&f.stack.AlarmTopicARN, "alarm-topic", "", "the SNS topic `ARN` the stale alarm notifies (output "+OutputAlarmTopic+")")
+	fs.StringVar(&f.stack.TokenKMSKeyARN, "kms-key", "", "the KMS `key` of new token secrets (output "+OutputTokenKMSKey+"; none: the AWS managed key)")
+	fs.StringVar(&f.lambdaEndpoint, "lambda-endpoint", "", "send Invoke to the Runtime Interface Emulator at `URL`, which serves one function, named "+EmulatorFunctionName+" (AWS_ENDPOINT_URL works too, for a Lambda stand-in that serves the real name)")
+	return fs
+}
+
+// check validates the command line of subcommand sub; rest is what the
+// flags left.
+func (f flags) check(sub string, rest []string) error {
+	var problems []string
+	if len(rest) > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q (every value is a flag, such as -name acme)", rest))
+	}
+	if f.stack.Name == "" {
+		problems = append(problems, "-stack is empty")
+	}
+	if sub != "rotate" && f.name == "" {
+		problems = append(problems, "-name is required")
+	}
+	if sub == "add" && f.credentials == "" {
+		problems = append(problems, "-credentials is required: the credentials secret's full ARN")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// required lists the stack outputs subcommand sub needs.
+func required(sub string) []string {
+	switch sub {
+	case "add":
+		return []string{OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic}
+	case "remove":
+		return []string{OutputSecretPrefix}
+	}
+	return []string{OutputFunctionName}
+}
+
+// operator builds the clients and resolves the stack's facts.
+func (c CLI) operator(ctx context.Context, sub string, f flags, out io.Writer) (*Operator, error) {
+	load := c.LoadAWS
+	if load == nil {
+		load = func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
+	}
+	cfg, err := load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	st, err := ResolveStack(ctx, cloudformation.NewFromConfig(cfg), f.stack, required(sub)...)
+	if err != nil {
+		return nil, err
+	}
+	oc := Config{
+		Stack:   st,
+		Secrets: secretsmanager.NewFromConfig(cfg),
+		Alarms:  cloudwatch.NewFromConfig(cfg, CloudWatchOptions(cfg)),
+		Lambda:  NewLambdaClient(cfg, f.lambdaEndpoint),
+		Out:     out,
+	}
+	if f.lambdaEndpoint != "" {
+		oc.InvokeName = EmulatorFunctionName
+	}
+	return New(oc), nil
+}
+
+// NewLambdaClient returns a Lambda client for cfg that makes one attempt
+// per Invoke (a retried forced run would mint a second token), sending it
+// to endpoint when not empty (the Runtime Interface Emulator's URL).
+func NewLambdaClient(cfg aws.Config, endpoint string) *lambda.Client {
+	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		o.RetryMaxAttempts = 1
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}
+
+// CloudWatchOptions returns the CloudWatch client option for cfg: with an
+// endpoint override (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_CLOUDWATCH, as
+// for moto_server), the awsQuery protocol, which local stand-ins serve and
+// CloudWatch still accepts; otherwise the SDK's default.
+func CloudWatchOptions(cfg aws.Config) func(*cloudwatch.Options) {
+	return func(o *cloudwatch.Options) {
+		if cfg.BaseEndpoint != nil || o.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_CLOUDWATCH") != "" {
+			o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+		}
+	}
+}

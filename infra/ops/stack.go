@@ -1,0 +1,120 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+)
+
+// DefaultStackName is the stack the command works on without -stack, as
+// the Makefile's STACK_NAME.
+const DefaultStackName = "tokenrotator"
+
+// The stack outputs the operator reads.
+const (
+	// OutputFunctionName is the rotator function's name.
+	OutputFunctionName = "RotatorFunctionName"
+	// OutputSecretPrefix is the name prefix of the added integrations'
+	// token secrets, the function's INTEGRATION_SECRET_PREFIX.
+	OutputSecretPrefix = "IntegrationSecretPrefix"
+	// OutputAlarmTopic is the SNS topic the stack's alarms notify.
+	OutputAlarmTopic = "AlarmTopicArn"
+	// OutputTokenKMSKey is the KMS key of the token secrets; absent when
+	// they use the AWS managed key.
+	OutputTokenKMSKey = "TokenKmsKeyArn"
+)
+
+// Stack is what the operator knows of a deployed stack: its outputs, or
+// flags given in their place.
+type Stack struct {
+	// Name is the CloudFormation stack's name: the value of every
+	// tokenrotator:stack tag and the start of every alarm name. Required.
+	Name string
+	// FunctionName is the rotator function's name: whom Invoke calls and
+	// the stale alarms' FunctionName dimension (output RotatorFunctionName).
+	FunctionName string
+	// SecretPrefix is the name prefix of the added integrations' token
+	// secrets (output IntegrationSecretPrefix).
+	SecretPrefix string
+	// AlarmTopicARN is the SNS topic the stale alarms notify, in alarm and
+	// back to OK (output AlarmTopicArn).
+	AlarmTopicARN string
+	// TokenKMSKeyARN, if not empty, encrypts the token secrets the operator
+	// creates (output TokenKmsKeyArn); empty means the AWS managed key.
+	TokenKMSKeyARN string
+}
+
+// StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
+type StacksAPI interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+// ResolveStack returns given with its empty fields filled from the outputs
+// of the stack given.Name. The outputs named in required must be there,
+// given or read; the error names the first one missing. It calls
+// DescribeStacks only when a required field is empty, so that flags can
+// stand in for a stack that was never deployed (as the local stack does).
+func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...string) (Stack, error) {
+	if given.Name == "" {
+		return Stack{}, fmt.Errorf("no stack name: set -stack (make: STACK_NAME)")
+	}
+	missing := false
+	for _, out := range required {
+		v, known := given.output(out)
+		if !known {
+			return Stack{}, fmt.Errorf("stack %s: %q is not an output the operator reads", given.Name, out)
+		}
+		missing = missing || v == ""
+	}
+	if !missing {
+		return given, nil
+	}
+	if api == nil {
+		return Stack{}, fmt.Errorf("stack %s: no CloudFormation client to read its outputs", given.Name)
+	}
+	resp, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(given.Name)})
+	if err != nil {
+		return Stack{}, fmt.Errorf("reading the outputs of stack %s (run make deploy first, or set STACK_NAME): %w", given.Name, err)
+	}
+	if len(resp.Stacks) == 0 {
+		return Stack{}, fmt.Errorf("stack %s not found: run make deploy first, or set STACK_NAME", given.Name)
+	}
+	outputs := map[string]string{}
+	for _, o := range resp.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	st := given
+	fill := func(f *string, out string) {
+		if *f == "" {
+			*f = outputs[out]
+		}
+	}
+	fill(&st.FunctionName, OutputFunctionName)
+	fill(&st.SecretPrefix, OutputSecretPrefix)
+	fill(&st.AlarmTopicARN, OutputAlarmTopic)
+	fill(&st.TokenKMSKeyARN, OutputTokenKMSKey)
+	for _, out := range required {
+		if v, _ := st.output(out); v == "" {
+			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
+		}
+	}
+	return st, nil
+}
+
+// output returns the field that holds the output named out, and false
+// for a name the operator does not read.
+func (s Stack) output(out string) (string, bool) {
+	switch out {
+	case OutputFunctionName:
+		return s.FunctionName, true
+	case OutputSecretPrefix:
+		return s.SecretPrefix, true
+	case OutputAlarmTopic:
+		return s.AlarmTopicARN, true
+	case OutputTokenKMSKey:
+		return s.TokenKMSKeyARN, true
+	}
+	return "", false
+}
