@@ -121,7 +121,7 @@ func (f *Fetcher) Fetch(ctx context.Context, creds Credentials) (Token, error) {
 	for n := 1; ; n++ {
 		budget, ok := f.budget(ctx)
 		if !ok {
-			return Token{}, f.giveUp(last, n-1, "no time left before the invocation's deadline")
+			return Token{}, f.giveUp(last, n-1, "no time left before the deadline")
 		}
 		tok, err := f.attempt(ctx, creds, budget)
 		if err == nil {
@@ -142,8 +142,8 @@ func (f *Fetcher) Fetch(ctx context.Context, creds Credentials) (Token, error) {
 		if err.RetryAfter > wait {
 			wait = err.RetryAfter
 		}
-		if left, ok := f.budget(ctx); ok && wait+minAttempt > left {
-			return Token{}, f.giveUp(last, n, fmt.Sprintf("the next attempt, due in %s, would end after the invocation's deadline", wait.Round(time.Millisecond)))
+		if left, ok := f.budget(ctx); !ok || wait+minAttempt > left {
+			return Token{}, f.giveUp(last, n, fmt.Sprintf("the next attempt, due in %s, would end after the deadline", wait.Round(time.Millisecond)))
 		}
 		f.cfg.Logger.WarnContext(ctx, "token request failed, retrying",
 			"attempt", n, "status", err.StatusCode, "error", err.Error(), "debug_id", err.DebugID,

@@ -133,7 +133,20 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []target{fromEntry(e)}, nil
+		// The one integration is checked against all the others, as in a
+		// run of all: no other may share its credentials secret.
+		entries, err := r.cfg.Directory.List(ctx, s.IntegrationSecretPrefix)
+		if err != nil {
+			return nil, fmt.Errorf("integration %q: checking that no other integration shares its credentials secret: %w", req.Integration, err)
+		}
+		all := append(append([]target(nil), own...), fromEntry(e))
+		for _, other := range entries {
+			if other.Name != e.Name {
+				all = append(all, fromEntry(other))
+			}
+		}
+		refuseSharedCredentials(all)
+		return all[len(own) : len(own)+1], nil
 	case s.IntegrationSecretPrefix == "":
 		return own, nil
 	}
@@ -145,7 +158,29 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 	for _, e := range entries {
 		targets = append(targets, fromEntry(e))
 	}
+	refuseSharedCredentials(targets)
 	return targets, nil
+}
+
+// refuseSharedCredentials marks every integration whose credentials secret
+// backs another integration too. A token secret names its credentials
+// secret in a tag; were two allowed to name the same one, whoever can create
+// a token secret under the prefix could have tokens minted with another
+// integration's client written where they can read them. Refusing both
+// fails loudly instead, naming them.
+func refuseSharedCredentials(targets []target) {
+	users := map[string][]string{}
+	for _, t := range targets {
+		if t.credentialsSecretID != "" {
+			users[t.credentialsSecretID] = append(users[t.credentialsSecretID], t.name)
+		}
+	}
+	for i, t := range targets {
+		if names := users[t.credentialsSecretID]; len(names) > 1 && t.problem == "" {
+			targets[i].problem = fmt.Sprintf("credentials secret %q backs integrations %s: a credentials secret may back one integration only, so none of them is run (remove the one that should not be there)",
+				t.credentialsSecretID, strings.Join(names, ", "))
+		}
+	}
 }
 
 // summarize builds the run's result and error. A run of one integration
@@ -190,9 +225,12 @@ func (r *Rotator) summarize(targets []target, results []Result, errs []error, li
 			b.WriteString("; ")
 		}
 	}
-	if len(results) > 0 {
+	switch {
+	case counts.Failed > 0:
 		fmt.Fprintf(&b, "%d of %d integrations failed (%d rotated, %d fresh; nothing was written for the failed ones)",
 			counts.Failed, len(results), counts.Rotated, counts.Fresh)
+	case len(results) > 0:
+		fmt.Fprintf(&b, "the %d that could be run did not fail (%d rotated, %d fresh)", len(results), counts.Rotated, counts.Fresh)
 	}
 	for i, f := range failed {
 		if i == maxNamedFailures {

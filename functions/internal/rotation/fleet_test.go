@@ -414,3 +414,26 @@ func TestFetcherLogLinesNameTheIntegration(t *testing.T) {
 		t.Errorf("fetcher log = %s, want its retry line to name the integration", buf.String())
 	}
 }
+
+func TestSharedCredentialsAreRefused(t *testing.T) {
+	fetcher := &urlFetcher{}
+	r, store, dir, _, _ := fleet(3, fetcher)
+	// A token secret planted under the prefix, naming app-01's credentials.
+	dir.entries = append(dir.entries, secretstore.Entry{Name: "planted", TokenSecretID: "p/planted", CredentialsSecretID: "creds-01"})
+	res, err := r.Run(context.Background(), Request{Force: true})
+	if err == nil || !strings.Contains(err.Error(), `credentials secret "creds-01" backs integrations app-01, planted`) {
+		t.Fatalf("Run() error = %v, want the shared credentials named", err)
+	}
+	if *res.Counts != (Counts{Rotated: 3, Failed: 2}) || store.writes["p/planted"] != 0 || store.writes["p/app-01"] != 0 {
+		t.Errorf("Run() counts %+v, writes %v; want app-01 and planted refused, nothing written for them", *res.Counts, store.writes)
+	}
+	// Asked for by name, the planted one is checked against the others too.
+	_, err = r.Run(context.Background(), Request{Force: true, Integration: "planted"})
+	if err == nil || !strings.Contains(err.Error(), "backs integrations") || store.writes["p/planted"] != 0 {
+		t.Errorf("Run(planted) error = %v, writes %v; want it refused", err, store.writes)
+	}
+	dir.err = errors.New("AccessDeniedException")
+	if _, err := r.Run(context.Background(), Request{Force: true, Integration: "app-00"}); err == nil || !strings.Contains(err.Error(), "checking that no other integration shares its credentials secret") {
+		t.Errorf("Run(app-00) when listing fails: error = %v, want it to fail closed", err)
+	}
+}

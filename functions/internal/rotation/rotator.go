@@ -90,6 +90,8 @@ type Config struct {
 	WriteRate float64
 	// IntegrationTimeout bounds one integration's work; 0 means
 	// DefaultIntegrationTimeout. The invocation's deadline bounds it too.
+	// The token request keeps oauthtoken.Config.Reserve (5 s by default)
+	// of it for the write, so it must be well above that.
 	IntegrationTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

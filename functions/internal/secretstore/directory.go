@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -104,6 +105,11 @@ func (d *Directory) Lookup(ctx context.Context, prefix, name string) (Entry, err
 	return entry(name, aws.ToString(out.ARN), out.Tags), nil
 }
 
+// secretARN matches a full secret ARN, with the 6-character suffix: the one
+// spelling of a secret, so that two integrations cannot name one credentials
+// secret in two ways.
+var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+
 func entry(name, arn string, tags []types.Tag) Entry {
 	e := Entry{Name: name, TokenSecretID: arn}
 	for _, t := range tags {
@@ -116,6 +122,8 @@ func entry(name, arn string, tags []types.Tag) Entry {
 		e.Problem = integration.CheckName(name).Error()
 	case e.CredentialsSecretID == "":
 		e.Problem = fmt.Sprintf("token secret %q has no %s tag naming its credentials secret (make integration-add sets it)", arn, integration.TagCredentials)
+	case !secretARN.MatchString(e.CredentialsSecretID):
+		e.Problem = fmt.Sprintf("token secret %q: its %s tag is not a full secret ARN (arn:...:secret:NAME-XXXXXX); make integration-add sets it", arn, integration.TagCredentials)
 	case e.CredentialsSecretID == arn:
 		e.Problem = fmt.Sprintf("token secret %q names itself as its credentials secret", arn)
 	}
