@@ -33,7 +33,9 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 //
 //  1. checks the name and the ARN, and describes the credentials secret;
 //  2. checks that the token secret <prefix>name is free, or already made
-//     from the same credentials secret (Add is then idempotent);
+//     from the same credentials secret (Add is then idempotent), and that
+//     no other integration of the stack is made from that credentials
+//     secret;
 //  3. tags the credentials secret tokenrotator:stack=<stack>, which lets
 //     the stack's role read it;
 //  4. creates the token secret, value {}, tagged with the stack, the name
@@ -66,6 +68,9 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string) (Report
 	}
 	existing, err := o.existingToken(ctx, name, tokenName, credentialsARN)
 	if err != nil {
+		return Report{}, err
+	}
+	if err := o.checkUnshared(ctx, name, credentialsARN); err != nil {
 		return Report{}, err
 	}
 	if tagged {
@@ -161,6 +166,22 @@ func (o *Operator) existingToken(ctx context.Context, name, tokenName, credentia
 	}
 	o.say(name, "token secret %s already exists for the same credentials secret: keeping it", tokenName)
 	return true, nil
+}
+
+// checkUnshared fails when another integration of the stack is made from
+// the credentials secret arn. A credentials secret backs one integration
+// only: the rotator refuses every integration of a shared one, so adding a
+// second would stop the first.
+func (o *Operator) checkUnshared(ctx context.Context, name, arn string) error {
+	others, err := o.usersOf(ctx, arn, name)
+	if err != nil {
+		return fmt.Errorf("integration %q: checking that no other integration uses credentials secret %s: %w", name, arn, err)
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("integration %q: credentials secret %s already backs integration %s of stack %s; a credentials secret backs one integration only (the rotator refuses all of them otherwise): give %s a credentials secret of its own",
+			name, arn, strings.Join(others, ", "), o.cfg.Stack.Name, name)
+	}
+	return nil
 }
 
 // tagCredentials tags the credentials secret with the stack.

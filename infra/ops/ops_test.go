@@ -331,6 +331,8 @@ func TestAddRefuses(t *testing.T) {
 			wantErr: `integration "taken" already exists with credentials secret ` + otherCreds + ", not " + creds + ": remove it first (make integration-remove NAME=taken)"},
 		{name: "a secret that is not ours", integration: "squatter", creds: creds, wantErr: "is not a token secret of stack teststack"},
 		{name: "a token secret as credentials", integration: "acme", creds: tokenARN(t, r, "taken"), wantErr: "is a token secret of stack teststack"},
+		{name: "credentials another integration uses", integration: "acme", creds: otherCreds,
+			wantErr: `integration "acme": credentials secret ` + otherCreds + " already backs integration taken of stack teststack; a credentials secret backs one integration only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -405,10 +407,19 @@ func TestRemove(t *testing.T) {
 	ctx := context.Background()
 	shared := r.credentials(t, "creds/shared")
 	own := r.credentials(t, "creds/own")
-	for _, a := range []struct{ name, creds string }{{"acme", shared}, {"beta", shared}, {"gamma", own}} {
+	for _, a := range []struct{ name, creds string }{{"acme", shared}, {"gamma", own}} {
 		if _, err := r.op.Add(ctx, a.name, a.creds); err != nil {
 			t.Fatalf("Add(%s) error = %v", a.name, err)
 		}
+	}
+	// Add refuses a second integration of the same credentials secret; a
+	// token secret made by hand can still name it.
+	if _, err := r.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(testPrefix + "beta"), SecretString: aws.String("{}"),
+		Tags: []smtypes.Tag{
+			{Key: aws.String(integration.TagStack), Value: aws.String(testStack)},
+			{Key: aws.String(integration.TagCredentials), Value: aws.String(shared)},
+		}}); err != nil {
+		t.Fatal(err)
 	}
 
 	r.out.Reset()
@@ -433,8 +444,8 @@ func TestRemove(t *testing.T) {
 		if _, ok := r.describe(t, testPrefix+other); !ok {
 			t.Errorf("removing acme deleted %s's token secret", other)
 		}
-		checkAlarm(t, r, other)
 	}
+	checkAlarm(t, r, "gamma")
 
 	r.out.Reset()
 	if err := r.op.Remove(ctx, "beta"); err != nil {

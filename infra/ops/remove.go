@@ -23,7 +23,8 @@ import (
 //  3. deletes its stale alarm;
 //  4. removes the tokenrotator:stack tag from its credentials secret, so
 //     that the stack's role can no longer read it, unless another
-//     integration of the stack still names the same credentials secret.
+//     integration of the stack still names the same credentials secret
+//     (Add refuses that, but a token secret may have been made by hand).
 //
 // The credentials secret itself stays. Each step prints one line. It needs
 // the stack's name and secret prefix.
