@@ -52,7 +52,7 @@ func fleetCases() []matrixCase {
 			fleet: &fleet{size: 4, target: "acme", note: `acme's token secret holds "{}", as make integration-add leaves it`, tokenValue: "{}",
 				targetWant: one, othersWant: []outcome{noOp}, targetRequests: 1, othersRequests: none}},
 		{name: "one provider hangs past the integration's deadline", want: []outcome{failed}, imsEvery: ptr(named(imsemu.Hang(), "no answer")),
-			sees:  "1 of 7 integrations failed (6 rotated, 0 fresh; nothing was written for the failed ones); acme: fetching a token from $ACME_TOKEN_URL … gave up (no time left before the deadline); last failure: token request timed out",
+			sees:  "1 of 7 integrations failed (6 rotated, 0 fresh; nothing was written for the failed ones); acme: fetching a token from $ACME_TOKEN_URL … gave up (the next attempt, due in … would end after the deadline); last failure: token request timed out",
 			fleet: &fleet{size: 6, target: "acme", concurrency: 3, integrationTimeout: 10 * time.Second, othersFirst: true, targetWant: []outcome{failed}, othersWant: one, targetRequests: 1, othersRequests: 1}},
 		{name: "one provider answers 503 once", want: one, ims: []imsemu.Fault{named(imsemu.Status(503, ""), "HTTP 503")},
 			sees:  "WARN [acme] token request failed, retrying … INFO [acme] new token stored",
