@@ -18,7 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
+	"regexp"
 	"sync"
 	"syscall"
 	"testing"
@@ -65,25 +65,52 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s not found on PATH; %s", Binary, InstallHint)
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
+	// Port 0: the server binds a port the kernel picks and prints it, so
+	// that two servers started at once can never be handed the same port
+	// (choosing a free port first and passing it leaves a window in which
+	// another process can take it, and a readiness probe would then be
+	// answered by that other server).
 	out := &syncbuf.Buffer{}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", "0")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", Binary, err)
 	}
-	s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, out: out, waited: make(chan struct{})}
+	s := &Server{cmd: cmd, out: out, waited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.waited) }()
 
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.waitPort(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.waitReady(ctx, 30*time.Second); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// listening is the line the server prints once it has bound its port.
+var listening = regexp.MustCompile(`Running on http://127\.0\.0\.1:([0-9]+)`)
+
+// waitPort reads the bound port from the server's output into Endpoint.
+func (s *Server) waitPort(ctx context.Context) error {
+	for {
+		if m := listening.FindSubmatch(s.out.Bytes()); m != nil {
+			s.Endpoint = "http://127.0.0.1:" + string(m[1])
+			return nil
+		}
+		select {
+		case <-s.waited:
+			return fmt.Errorf("%s exited before it listened: %s", Binary, bytes.TrimSpace(s.out.Bytes()))
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not say which port it listens on: %w; its output: %s", Binary, ctx.Err(), bytes.TrimSpace(s.out.Bytes()))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
