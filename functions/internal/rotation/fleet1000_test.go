@@ -150,16 +150,16 @@ func TestFleetOf1000(t *testing.T) {
 	proxy.Inject(faultproxy.Rule{Target: faultproxy.GetSecretValue, SecretID: f.credsARN["org-0004"], Fault: faultproxy.AccessDenied()})
 	proxy.Inject(faultproxy.Rule{Target: faultproxy.PutSecretValue, SecretID: f.tokenARN["org-0005"], Fault: faultproxy.AccessDenied()})
 
-	invoke := func() (rotation.Result, error, time.Duration) {
+	invoke := func() (rotation.Result, time.Duration, error) {
 		ctx, cancel := context.WithTimeout(ctx, 120*time.Second) // the function's timeout
 		defer cancel()
 		start := time.Now()
 		res, err := r.Handle(ctx, json.RawMessage(scheduled))
-		return res, err, time.Since(start)
+		return res, time.Since(start), err
 	}
 
 	proxy.ResetCounters()
-	res, runErr, took := invoke()
+	res, took, runErr := invoke()
 	t.Logf("tick 1: %d integrations in %s: %+v", fleetSize, took.Round(time.Millisecond), *res.Counts)
 	if runErr == nil {
 		t.Fatal("tick 1: error = nil, want one naming the 10 faulty integrations")
@@ -202,7 +202,7 @@ func TestFleetOf1000(t *testing.T) {
 	proxy.ResetCounters()
 	writes.reset()
 	issuedBefore, downBefore := len(ims.Issued()), down.Requests()
-	res, runErr, took = invoke()
+	res, took, runErr = invoke()
 	t.Logf("tick 2: %s: %+v", took.Round(time.Millisecond), *res.Counts)
 	if want := (rotation.Counts{Rotated: 2, Fresh: fleetSize - len(f.faulty), Failed: len(f.faulty) - 2}); *res.Counts != want {
 		t.Errorf("tick 2: counts %+v, want %+v", *res.Counts, want)
