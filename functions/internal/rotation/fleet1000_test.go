@@ -136,15 +136,20 @@ func TestFleetOf1000(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rotation.New(rotation.Config{
-		Settings:           cfg,
-		Store:              secretstore.New(sm),
-		Directory:          secretstore.NewDirectory(sm),
-		Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: log, MaxAttempts: 3, BaseDelay: 50 * time.Millisecond}),
-		Metrics:            metrics.Emitter{W: metricLines, FunctionName: "fleet-fn"},
-		IntegrationTimeout: 10 * time.Second,
-		Logger:             log,
-	})
+	// newRotator wires one container's rotator: two of them model two
+	// overlapping invocations, each with its own pacer.
+	newRotator := func() *rotation.Rotator {
+		return rotation.New(rotation.Config{
+			Settings:           cfg,
+			Store:              secretstore.New(sm),
+			Directory:          secretstore.NewDirectory(sm),
+			Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: log, MaxAttempts: 3, BaseDelay: 50 * time.Millisecond}),
+			Metrics:            metrics.Emitter{W: metricLines, FunctionName: "fleet-fn"},
+			IntegrationTimeout: 10 * time.Second,
+			Logger:             log,
+		})
+	}
+	r := newRotator()
 	// Access denied on one credentials secret, a write refused for one
 	// token secret: faults at Secrets Manager, aimed at one integration.
 	proxy.Inject(faultproxy.Rule{Target: faultproxy.GetSecretValue, SecretID: f.credsARN["org-0004"], Fault: faultproxy.AccessDenied()})
@@ -231,6 +236,45 @@ func TestFleetOf1000(t *testing.T) {
 		t.Errorf("tick 2: %d reads, want at most 2 per integration plus one ListSecrets page per 100", reads)
 	}
 	noFleetLeak(t, ims, logs.String(), metricLines.String(), runErr.Error(), mustJSON(t, res))
+
+	// Tick 3: two forced runs of the whole fleet at once, in two
+	// containers (reserved concurrency 1 prevents this in AWS; a test can
+	// still make it happen). Each integration ends with a valid token of
+	// its own client, minted at most once per run; the faulty ones stay
+	// untouched.
+	issuedBefore = len(ims.Issued())
+	var wg sync.WaitGroup
+	var overlapErrs [2]error
+	for i, rr := range []*rotation.Rotator{r, newRotator()} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+			defer cancel()
+			_, overlapErrs[i] = rr.Handle(ctx, json.RawMessage(`{"force": true}`))
+		}()
+	}
+	wg.Wait()
+	perClient := map[string]int{}
+	for _, tok := range ims.Issued()[issuedBefore:] {
+		perClient[tok.ClientID]++
+	}
+	for _, err := range overlapErrs {
+		for _, name := range stillFaulty {
+			if err == nil || !strings.Contains(err.Error(), name+": ") {
+				t.Errorf("tick 3: an overlapping run's error = %v, want it to name %s", err, name)
+			}
+		}
+	}
+	for client, n := range perClient {
+		if n > 2 {
+			t.Errorf("tick 3: %d tokens minted for %s by two overlapping runs, want at most 2", n, client)
+		}
+	}
+	t.Logf("tick 3: two overlapping forced runs minted %d tokens for %d clients", len(ims.Issued())-issuedBefore, len(perClient))
+	f.faulty = stillFaulty
+	f.checkStored(t, direct, ims)
+	noFleetLeak(t, ims, logs.String(), metricLines.String(), overlapErrs[0].Error(), overlapErrs[1].Error())
 }
 
 // fleet is what seedFleet made.
@@ -327,13 +371,18 @@ func seedFleet(t *testing.T, sm *secretsmanager.Client, tokenURL, downURL, plant
 }
 
 // checkStored holds every token secret to its outcome: a complete token
-// for its own client for the 990, and the untouched placeholder (one
-// version) for the 10.
+// issued to its own client for the healthy ones, and the untouched
+// placeholder for the faulty ones.
 func (f *fleet) checkStored(t *testing.T, sm *secretsmanager.Client, ims *imsemu.Server) {
 	t.Helper()
-	issued := map[string]string{}
+	// The stored token must be one issued to the integration's own client
+	// (after overlapping runs, the last written need not be the last issued).
+	issued := map[string]map[string]bool{}
 	for _, tok := range ims.Issued() {
-		issued[tok.ClientID] = tok.AccessToken
+		if issued[tok.ClientID] == nil {
+			issued[tok.ClientID] = map[string]bool{}
+		}
+		issued[tok.ClientID][tok.AccessToken] = true
 	}
 	faulty := map[string]bool{}
 	for _, n := range f.faulty {
@@ -353,7 +402,7 @@ func (f *fleet) checkStored(t *testing.T, sm *secretsmanager.Client, ims *imsemu
 		}
 		v, problem := secretstore.ParseToken(aws.ToString(out.SecretString))
 		client := fmt.Sprintf("client-%04d", i)
-		if problem != "" || v.ClientID != client || v.AccessToken != issued[client] {
+		if problem != "" || v.ClientID != client || !issued[client][v.AccessToken] {
 			t.Errorf("%s: stored %v (%s), want the token issued to %s", name, v, problem, client)
 		}
 	}
