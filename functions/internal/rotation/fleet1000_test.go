@@ -323,49 +323,32 @@ func seedFleet(t *testing.T, sm *secretsmanager.Client, tokenURL, downURL, plant
 		f.faulty = append(f.faulty, specs[i].name)
 	}
 
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make(chan error, fleetSize)
-	work := make(chan spec)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for s := range work {
-				credsARN := "arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet/credentials/" + s.name + "-AbCdEf"
-				if !s.skipCreds {
-					out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-						Name: aws.String("fleet/credentials/" + s.name), SecretString: aws.String(s.creds), Tags: s.credsTags})
-					if err != nil {
-						errs <- err
-						continue
-					}
-					credsARN = aws.ToString(out.ARN)
-				}
-				out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-					Name: aws.String(fleetPrefix + s.name), SecretString: aws.String(s.tokenValue), Tags: s.tokenTags(credsARN)})
-				if err != nil {
-					errs <- err
-					continue
-				}
-				mu.Lock()
-				f.credsARN[s.name], f.tokenARN[s.name] = credsARN, aws.ToString(out.ARN)
-				mu.Unlock()
-			}
-		}()
-	}
+	// One at a time: moto_server 5.2.1 answers concurrent CreateSecret
+	// calls with 500 "dictionary changed size during iteration" (a create
+	// iterates the secrets while another adds one), and it serves one
+	// request at a time anyway. Reads and writes of existing secrets, all a
+	// run makes, do not change that dictionary and may overlap.
+	ctx := context.Background()
 	start := time.Now()
 	for i, s := range specs {
-		work <- s
+		credsARN := "arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet/credentials/" + s.name + "-AbCdEf"
+		if !s.skipCreds {
+			out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+				Name: aws.String("fleet/credentials/" + s.name), SecretString: aws.String(s.creds), Tags: s.credsTags})
+			if err != nil {
+				t.Fatalf("seeding %s: %v", s.name, err)
+			}
+			credsARN = aws.ToString(out.ARN)
+		}
+		out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+			Name: aws.String(fleetPrefix + s.name), SecretString: aws.String(s.tokenValue), Tags: s.tokenTags(credsARN)})
+		if err != nil {
+			t.Fatalf("seeding %s: %v", s.name, err)
+		}
+		f.credsARN[s.name], f.tokenARN[s.name] = credsARN, aws.ToString(out.ARN)
 		if (i+1)%250 == 0 {
 			t.Logf("seeded %d of %d integrations (%s)", i+1, fleetSize, time.Since(start).Round(time.Millisecond))
 		}
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("seeding: %v", err)
 	}
 	return f
 }
