@@ -190,9 +190,9 @@ func TestBodyReachesTheBackendIntact(t *testing.T) {
 func TestTimeoutHoldsUntilTheClientGivesUp(t *testing.T) {
 	p, be, sm := setup(t, 1)
 	p.Inject(faultproxy.Rule{Target: faultproxy.GetSecretValue, Fault: faultproxy.Timeout()})
+	start := time.Now() // before the deadline is set, so that took cannot come out under it
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err := get(ctx, sm, "app/token")
 	if took := time.Since(start); err == nil || took < 300*time.Millisecond || took > 5*time.Second {
 		t.Fatalf("GetSecretValue() = %v after %v, want an error once the client's 300ms ran out", err, took)
