@@ -37,8 +37,8 @@ func TestMaxInWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := maxInWindow(tt.events, time.Second); got != tt.want {
-				t.Errorf("maxInWindow() = %d, want %d", got, tt.want)
+			if got := MaxInWindow(tt.events, time.Second); got != tt.want {
+				t.Errorf("MaxInWindow() = %d, want %d", got, tt.want)
 			}
 		})
 	}

@@ -198,7 +198,7 @@ func (e *fleetEnv) tick(ctx context.Context, emu *rie.Emulator) (Tick, error) {
 		Rotated:            res.Counts.Rotated,
 		Fresh:              res.Counts.Fresh,
 		Failed:             res.Counts.Failed,
-		MaxWritesPerSecond: maxInWindow(writes, time.Second),
+		MaxWritesPerSecond: MaxInWindow(writes, time.Second),
 		SMLatency:          median(took),
 	}, nil
 }

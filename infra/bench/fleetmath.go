@@ -49,9 +49,11 @@ func rssGrowth(sizes []FleetSize) (perIntegration float64, ok bool) {
 	return float64(last.PeakRSS-first.PeakRSS) / float64(last.Integrations-first.Integrations), true
 }
 
-// maxInWindow returns the most events in any half-open interval [t, t+w):
+// MaxInWindow returns the most events in any half-open interval [t, t+w):
+// how the fleet table, and the rotation package's fleet test, judge the
+// write pace.
 // at a steady pace of r per second, a window of a second holds r of them.
-func maxInWindow(events []time.Time, w time.Duration) int {
+func MaxInWindow(events []time.Time, w time.Duration) int {
 	s := slices.Clone(events)
 	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
 	most, lo := 0, 0

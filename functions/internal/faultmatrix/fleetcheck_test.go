@@ -81,7 +81,7 @@ func issuedIn(md memberDelivery, token string) bool {
 // invocation, rather than one integration.
 func runLine(msg string) bool {
 	switch msg {
-	case "run started", "run finished", "run finished with failures", "finding the integrations failed", "progress",
+	case "run started", "run finished", "run finished with failures", "progress",
 		"event refused, nothing done", "rotator not started":
 		return true
 	}

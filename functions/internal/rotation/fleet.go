@@ -42,10 +42,7 @@ const maxNamedFailures = 20
 func (r *Rotator) Run(ctx context.Context, req Request) (Result, error) {
 	start := r.cfg.Now()
 	log := r.cfg.Logger.With("force", req.Force)
-	targets, listErr := r.targets(ctx, req)
-	if listErr != nil {
-		log.ErrorContext(ctx, "finding the integrations failed", "error", listErr.Error(), "integrations", len(targets))
-	}
+	targets, listErr := r.targets(ctx, req) // a listing failure is logged once, with the run's end
 	if len(targets) > 1 {
 		log.InfoContext(ctx, "run started", "integrations", len(targets), "concurrency", min(r.cfg.Concurrency, len(targets)),
 			"write_rate_per_second", r.cfg.WriteRate)
@@ -99,7 +96,7 @@ func (r *Rotator) isolated(ctx context.Context, t target, force bool, log *slog.
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("integration %q: internal error: %v", t.name, p)
+			err = fmt.Errorf("internal error: %v", p) // the run's error and the log line name the integration
 			log.ErrorContext(ctx, "rotation failed, nothing written", "integration", t.name, "error", err.Error())
 			res = Result{Integration: t.name, TokenSecretID: t.tokenSecretID, Error: err.Error()}
 		}

@@ -3,6 +3,7 @@ package secretstore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,22 @@ func TestCallsEndBeforeTheDeadline(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Errorf("ReadCredentials() returned after %v, want it back before the 2 s deadline", time.Since(start))
+	}
+}
+
+// TestCredentialsNeverPrint: the other fields of a credentials secret may
+// hold other secrets; printing or logging Credentials shows neither them
+// nor the client secret.
+func TestCredentialsNeverPrint(t *testing.T) {
+	creds, err := secretstore.ParseCredentials(`{"client_id":"id-1","client_secret":"` + sentinel + `","private_key":"` + sentinel + `-2","token_url":"https://x.example/t"}`)
+	if err != nil || len(creds.Fields) != 2 {
+		t.Fatalf("ParseCredentials() = %v (%d other fields), %v; want id-1 with 2 other fields", creds, len(creds.Fields), err)
+	}
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("creds", "creds", creds)
+	for _, out := range []string{fmt.Sprint(creds), fmt.Sprintf("%+v", creds), fmt.Sprintf("%#v", creds), fmt.Sprintf("%s", creds), logs.String()} {
+		if strings.Contains(out, sentinel) || !strings.Contains(out, "id-1") {
+			t.Errorf("printed %q, want the client id and no secret", out)
+		}
 	}
 }
