@@ -35,6 +35,7 @@ const (
 	EnvRefreshAfter            = "REFRESH_AFTER"
 	EnvTokenParams             = "TOKEN_PARAMS"
 	EnvTokenLifetime           = "TOKEN_LIFETIME"
+	EnvTestURL                 = "TEST_URL"
 	EnvIntegration             = "INTEGRATION"
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
 )
@@ -60,14 +61,14 @@ const (
 // Names returns every variable Load reads, in a fixed order.
 func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter,
-		EnvTokenParams, EnvTokenLifetime, EnvIntegration, EnvIntegrationSecretPrefix}
+		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvIntegration, EnvIntegrationSecretPrefix}
 }
 
 // ProviderNames returns the variables that make up a Provider, in a fixed
 // order. Each can also be set per integration, in the credentials secret,
 // under its SettingKey.
 func ProviderNames() []string {
-	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter, EnvTokenParams, EnvTokenLifetime}
+	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter, EnvTokenParams, EnvTokenLifetime, EnvTestURL}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -99,6 +100,11 @@ type Provider struct {
 	// neither expires_in nor a JWT access token with exp; zero means such
 	// an answer is refused.
 	TokenLifetime time.Duration
+	// TestURL, used only by the rotation protocol's testSecret step, is a
+	// URL that a pending token must be able to GET with a 2xx before it
+	// becomes current: https, or http on a loopback host. Empty means no
+	// such request; the pending value is still checked.
+	TestURL string
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -200,8 +206,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 // Overlay returns p with the settings that an integration's credentials
 // secret carries: the fields named by SettingKey ("token_url", "scope",
-// ...), each a JSON string; other fields are ignored. An empty "scope" or
-// "token_params" means none; any other empty field means p's value. The
+// ...), each a JSON string; other fields are ignored. An empty "scope",
+// "token_params" or "test_url" means none; any other empty field means p's
+// value. The
 // error names every bad field and quotes no value of a field it does not
 // know.
 func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
@@ -224,6 +231,8 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 				p.Scope = ""
 			case EnvTokenParams:
 				p.TokenParams = ""
+			case EnvTestURL:
+				p.TestURL = ""
 			}
 			continue
 		}
@@ -243,10 +252,15 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 func (p *Provider) set(name, v string) error {
 	switch name {
 	case EnvTokenURL:
-		if err := checkTokenURL(v); err != nil {
+		if err := checkURL(v); err != nil {
 			return err
 		}
 		p.TokenURL = v
+	case EnvTestURL:
+		if err := checkURL(v); err != nil {
+			return err
+		}
+		p.TestURL = v
 	case EnvScope:
 		// Spaces are allowed: IMS joins scopes with commas, most other
 		// providers with spaces, and the value is sent as is.
@@ -325,10 +339,11 @@ func parseTokenParams(raw string) (url.Values, error) {
 	return params, nil
 }
 
-// checkTokenURL accepts an absolute https URL, or http on a loopback host
-// (localhost, 127.0.0.0/8, ::1) for local emulators. There is no setting
-// that turns TLS verification off.
-func checkTokenURL(raw string) error {
+// checkURL accepts an absolute https URL, or http on a loopback host
+// (localhost, 127.0.0.0/8, ::1) for local emulators: the token URL gets
+// the client secret, the test URL a token. There is no setting that turns
+// TLS verification off.
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("%q is not a URL", raw)

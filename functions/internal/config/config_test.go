@@ -72,6 +72,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"lifetime not a duration", EnvTokenLifetime, "2 hours", "not a Go duration"},
 		{"lifetime 10 minutes", EnvTokenLifetime, "10m", "outside 15m0s to 168h0m0s"},
 		{"lifetime 8 days", EnvTokenLifetime, "192h", "outside"},
+		{"test url plain http", EnvTestURL, "http://api.example.com/ping", "https is required"},
+		{"test url relative", EnvTestURL, "/ping", "absolute URL"},
+		{"test url with user info", EnvTestURL, "https://u:p@api.example.com/", "user information"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,10 +150,32 @@ func TestLoopbackHostsMayUseHTTP(t *testing.T) {
 	}
 }
 
+func TestTestURL(t *testing.T) {
+	m := base()
+	m[EnvTestURL] = "https://api.example.com/ping"
+	cfg, err := Load(env(m))
+	if err != nil || cfg.TestURL != "https://api.example.com/ping" {
+		t.Fatalf("Load(TEST_URL=...) = %q, %v; want the URL", cfg.TestURL, err)
+	}
+	for _, tt := range []struct{ field, want string }{
+		{`"https://other.example.com/me"`, "https://other.example.com/me"},
+		{`""`, ""}, // an integration turns the environment's test off
+	} {
+		p, err := cfg.Provider.Overlay(map[string]json.RawMessage{"test_url": json.RawMessage(tt.field)})
+		if err != nil || p.TestURL != tt.want {
+			t.Errorf("Overlay(test_url=%s) = %q, %v; want %q", tt.field, p.TestURL, err, tt.want)
+		}
+	}
+	if _, err := cfg.Provider.Overlay(map[string]json.RawMessage{"test_url": json.RawMessage(`"http://example.com/"`)}); err == nil ||
+		!strings.Contains(err.Error(), `field "test_url" (TEST_URL for this integration)`) {
+		t.Errorf("Overlay(plain-http test_url) error = %v, want one naming the field", err)
+	}
+}
+
 func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
 	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER,TOKEN_PARAMS,TOKEN_LIFETIME," +
-		"INTEGRATION,INTEGRATION_SECRET_PREFIX"
+		"TEST_URL,INTEGRATION,INTEGRATION_SECRET_PREFIX"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}

@@ -5,14 +5,16 @@
 // "aws.events", "detail" an object) is a normal run, and so is {}.
 // {"force": true} is a forced run. Either may name one integration,
 // {"force": true, "integration": "acme"}, to run only that one. A CloudFormation custom-resource event
-// (RequestType and ResponseURL set) is a deploy-time request.
+// (RequestType and ResponseURL set) is a deploy-time request. An event with
+// "Step" is a step of Secrets Manager's rotation protocol for one token
+// secret: {"Step", "SecretId", "ClientRequestToken", "RotationToken"}.
 //
 //	ev, err := event.Parse(payload)
 //	if err != nil {
 //		return err // says what was wrong and what was expected
 //	}
 //	switch ev.Kind {
-//	case event.Normal, event.Force, event.CustomResource:
+//	case event.Normal, event.Force, event.CustomResource, event.RotationStep:
 //	}
 package event
 
@@ -20,8 +22,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
@@ -38,6 +42,8 @@ const (
 	Force
 	// CustomResource is a CloudFormation custom-resource request.
 	CustomResource
+	// RotationStep is one step of Secrets Manager's rotation protocol.
+	RotationStep
 )
 
 func (k Kind) String() string {
@@ -48,6 +54,8 @@ func (k Kind) String() string {
 		return "force"
 	case CustomResource:
 		return "custom-resource"
+	case RotationStep:
+		return "rotation-step"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -62,9 +70,45 @@ type Event struct {
 	// Integration, when not empty, limits a normal or forced run to the
 	// integration of that name.
 	Integration string
+	// Rotation is the rotation step when Kind is RotationStep.
+	Rotation *Rotation
 }
 
-const expected = `expected {}, {"force": true} (either with "integration": "<name>"), an EventBridge scheduled event or a CloudFormation custom-resource event`
+// The rotation protocol's steps, as Secrets Manager names them in "Step".
+const (
+	StepCreate = "createSecret"
+	StepSet    = "setSecret"
+	StepTest   = "testSecret"
+	StepFinish = "finishSecret"
+)
+
+// Rotation is a step of Secrets Manager's rotation protocol. Printing or
+// logging it leaves out RotationToken.
+type Rotation struct {
+	// Step is StepCreate, StepSet, StepTest or StepFinish.
+	Step string `json:"Step"`
+	// SecretID is the ARN (or name) of the secret being rotated.
+	SecretID string `json:"SecretId"`
+	// ClientRequestToken is the id of the version the rotation creates.
+	ClientRequestToken string `json:"ClientRequestToken"`
+	// RotationToken, when Secrets Manager sends one, goes with the
+	// rotation's PutSecretValue; it proves the write belongs to this
+	// rotation. It is never logged.
+	RotationToken string `json:"RotationToken"`
+}
+
+// LogValue leaves out RotationToken.
+func (r Rotation) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("step", r.Step), slog.String("secret_id", r.SecretID),
+		slog.String("client_request_token", r.ClientRequestToken), slog.Bool("rotation_token_set", r.RotationToken != ""))
+}
+
+// String leaves out RotationToken.
+func (r Rotation) String() string {
+	return fmt.Sprintf("%s of secret %q, version %q", r.Step, r.SecretID, r.ClientRequestToken)
+}
+
+const expected = `expected {}, {"force": true} (either with "integration": "<name>"), an EventBridge scheduled event, a CloudFormation custom-resource event or a Secrets Manager rotation step`
 
 // probe holds the fields that tell the events apart.
 type probe struct {
@@ -75,6 +119,7 @@ type probe struct {
 	Detail      json.RawMessage `json:"detail"`
 	RequestType string          `json:"RequestType"`
 	ResponseURL string          `json:"ResponseURL"`
+	Step        json.RawMessage `json:"Step"`
 }
 
 // isEnvelopeField reports whether name is a field of an EventBridge event envelope.
@@ -102,6 +147,8 @@ func Parse(payload []byte) (Event, error) {
 		return Event{}, fmt.Errorf("event has a field of the wrong type (%v); %s", err, expected)
 	}
 	switch {
+	case p.Step != nil:
+		return parseRotation(payload)
 	case p.RequestType != "" || p.ResponseURL != "":
 		return parseCustomResource(payload, p)
 	case p.Source != "":
@@ -161,6 +208,32 @@ func parseScheduled(fields map[string]json.RawMessage, p probe) (Event, error) {
 		}
 	}
 	return Event{Kind: Normal, Source: p.Source}, nil
+}
+
+// parseRotation reads a rotation step. Fields other than the four are
+// ignored: Secrets Manager owns this shape.
+func parseRotation(payload []byte) (Event, error) {
+	var r Rotation
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return Event{}, fmt.Errorf("rotation event has a field of the wrong type (%v); want strings Step, SecretId, ClientRequestToken and RotationToken", err)
+	}
+	var bad []string
+	switch r.Step {
+	case StepCreate, StepSet, StepTest, StepFinish:
+	default:
+		bad = append(bad, fmt.Sprintf("Step %q is not %s, %s, %s or %s", r.Step, StepCreate, StepSet, StepTest, StepFinish))
+	}
+	if strings.TrimSpace(r.SecretID) == "" {
+		bad = append(bad, "SecretId is empty")
+	}
+	// ClientRequestToken becomes the version id: 32 to 64 characters.
+	if n := len(r.ClientRequestToken); n < 32 || n > 64 || strings.ContainsFunc(r.ClientRequestToken, unicode.IsControl) {
+		bad = append(bad, fmt.Sprintf("ClientRequestToken must be 32 to 64 printable characters, has %d", n))
+	}
+	if len(bad) > 0 {
+		return Event{}, fmt.Errorf("rotation event: %s", strings.Join(bad, "; "))
+	}
+	return Event{Kind: RotationStep, Rotation: &r}, nil
 }
 
 func parseCustomResource(payload []byte, p probe) (Event, error) {

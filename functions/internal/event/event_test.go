@@ -1,6 +1,8 @@
 package event
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -37,6 +39,14 @@ func TestParse(t *testing.T) {
 		{"integration not a string", `{"integration": 7}`, 0, `"integration" must be a string`},
 		{"integration name invalid", `{"force": true, "integration": "../acme"}`, 0, `integration name "../acme" is not valid`},
 		{"integration in a scheduled event", `{"source":"aws.events","detail":{},"integration":"acme"}`, 0, `unknown field "integration"`},
+		{"rotation create", rotation("createSecret"), RotationStep, ""},
+		{"rotation finish", rotation("finishSecret"), RotationStep, ""},
+		{"rotation without RotationToken", `{"Step":"testSecret","SecretId":"s","ClientRequestToken":"` + uuid + `"}`, RotationStep, ""},
+		{"rotation with a field AWS may add", `{"Step":"setSecret","SecretId":"s","ClientRequestToken":"` + uuid + `","Other":1}`, RotationStep, ""},
+		{"rotation step in snake case", rotation("create_secret"), 0, `Step "create_secret" is not createSecret`},
+		{"rotation step not a string", `{"Step":1,"SecretId":"s","ClientRequestToken":"` + uuid + `"}`, 0, "field of the wrong type"},
+		{"rotation without SecretId", `{"Step":"createSecret","ClientRequestToken":"` + uuid + `"}`, 0, "SecretId is empty"},
+		{"rotation with a short token", `{"Step":"createSecret","SecretId":"s","ClientRequestToken":"abc"}`, 0, "32 to 64 printable characters, has 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,14 +66,42 @@ func TestParse(t *testing.T) {
 			if got.Kind == CustomResource && got.CFN == nil {
 				t.Errorf("Parse().CFN = nil, want the request")
 			}
+			if got.Kind == RotationStep && (got.Rotation == nil || got.Rotation.SecretID != "s" || got.Rotation.ClientRequestToken != uuid) {
+				t.Errorf("Parse().Rotation = %+v, want SecretId s and the version %s", got.Rotation, uuid)
+			}
 		})
+	}
+}
+
+const uuid = "5b7c9e2a-4f1d-4c3b-9a8e-1d2f3a4b5c6d"
+
+func rotation(step string) string {
+	return `{"Step":"` + step + `","SecretId":"s","ClientRequestToken":"` + uuid + `","RotationToken":"sentinel-rotation-token"}`
+}
+
+// TestRotationNeverPrintsItsToken: the rotation token proves a write
+// belongs to a rotation; it stays out of logs.
+func TestRotationNeverPrintsItsToken(t *testing.T) {
+	ev, err := Parse([]byte(rotation("createSecret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "rotation", *ev.Rotation)
+	for _, s := range []string{buf.String(), ev.Rotation.String(), fmt.Sprint(*ev.Rotation)} {
+		if strings.Contains(s, "sentinel-rotation-token") {
+			t.Errorf("printed rotation = %s, want no RotationToken", s)
+		}
+		if !strings.Contains(s, uuid) {
+			t.Errorf("printed rotation = %s, want the version id", s)
+		}
 	}
 }
 
 // TestSampleEvents keeps infra/events parseable, as make run sends them.
 func TestSampleEvents(t *testing.T) {
 	want := map[string]Kind{"scheduler.json": Normal, "rule.json": Normal, "empty.json": Normal, "force.json": Force,
-		"cfn-create.json": CustomResource, "cfn-delete.json": CustomResource}
+		"cfn-create.json": CustomResource, "cfn-delete.json": CustomResource, "rotation-create.json": RotationStep}
 	for name, kind := range want {
 		b, err := os.ReadFile("../../../infra/events/" + name)
 		if err != nil {

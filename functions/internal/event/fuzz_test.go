@@ -27,8 +27,13 @@ func FuzzParse(f *testing.F) {
 		}
 		switch ev.Kind {
 		case Normal, Force:
-			if ev.CFN != nil {
-				t.Errorf("Parse() = %v with a CFN request", ev.Kind)
+			if ev.CFN != nil || ev.Rotation != nil {
+				t.Errorf("Parse() = %v with a CFN request or a rotation step", ev.Kind)
+			}
+		case RotationStep:
+			r := ev.Rotation
+			if r == nil || r.SecretID == "" || len(r.ClientRequestToken) < 32 {
+				t.Errorf("Parse() = RotationStep without a secret or a version id: %v", r)
 			}
 		case CustomResource:
 			if ev.CFN == nil || ev.CFN.ResponseURL == "" {
