@@ -11,16 +11,16 @@ import (
 
 // TestEverySettingRenewsTheFirstToken holds that each parameter that reaches
 // the function's environment also reaches FirstToken's properties (but
-// REFRESH_AFTER, which does not change the token asked for), so that changing
-// it sends the custom resource an Update: a new token made with the new
-// settings, before the deploy completes.
+// REFRESH_AFTER and TEST_URL, which do not change the token asked for), so
+// that changing it sends the custom resource an Update: a new token made with
+// the new settings, before the deploy completes.
 func TestEverySettingRenewsTheFirstToken(t *testing.T) {
 	tpl := load(t)
 	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
 	props := refs(get(t, tpl, "Resources", "FirstToken", "Properties"))
 	params := get(t, tpl, "Parameters").(map[string]any)
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		if name == config.EnvRefreshAfter {
+		if name == config.EnvRefreshAfter || name == config.EnvTestURL {
 			continue
 		}
 		for ref := range refs(vars[name]) {
@@ -45,6 +45,9 @@ func TestParameterPatternsAgreeWithConfig(t *testing.T) {
 		{"TokenParams", config.EnvTokenParams, []string{"", "audience=https://api.example.com/", "resource=a&resource=b", "audience=a\nb", "audience=a%0Ab"}},
 		{"TokenLifetime", config.EnvTokenLifetime, []string{"", "2h", "90m", "15m", "1.5h", "2 hours", "-1h"}},
 		{"RefreshAfter", config.EnvRefreshAfter, []string{"1h", "90m", "1.5h", "an hour", "-1h"}},
+		// No loopback http here: the function takes it for local runs, the
+		// template refuses it, as a deployed function cannot reach one.
+		{"TestUrl", config.EnvTestURL, []string{"", "https://api.example.com/v1/me", "http://api.example.com/", "ftp://example.com/", "https://a b"}},
 	}
 	for _, tt := range tests {
 		pattern, _ := get(t, tpl, "Parameters", tt.param, "AllowedPattern").(string)
