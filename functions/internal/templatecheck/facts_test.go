@@ -69,32 +69,64 @@ func TestFunctionShape(t *testing.T) {
 	}
 }
 
+// scheduleID is the logical id SAM gave the schedule when it was the
+// function's ScheduleV2 event RotationSchedule (<function><event>): the
+// written-out resource keeps it, so that a deployed stack updates it in place.
+const scheduleID = "RotatorFunctionRotationSchedule"
+
 func TestScheduleDefault(t *testing.T) {
 	tpl := load(t)
 	if got := get(t, tpl, "Parameters", "Schedule", "Default"); got != "rate(23 hours)" {
 		t.Errorf("Parameters.Schedule.Default = %q, want rate(23 hours)", got)
 	}
-	events := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Events").(map[string]any)
-	var schedules []string
+	// SAM event sources cannot carry a Condition: the schedule is a resource.
+	events, _ := get(t, tpl, "Resources", "RotatorFunction", "Properties").(map[string]any)["Events"].(map[string]any)
 	for id, e := range events {
-		if get(t, e, "Type") != "ScheduleV2" {
-			continue
-		}
-		schedules = append(schedules, id)
-		p := get(t, e, "Properties")
-		if expr := get(t, p, "ScheduleExpression"); !refs(expr)["Schedule"] {
-			t.Errorf("Events.%s.ScheduleExpression = %v, want !Ref Schedule", id, expr)
-		}
-		if age, _ := get(t, p, "RetryPolicy", "MaximumEventAgeInSeconds").(int); age <= 0 || age > 3600 {
-			t.Errorf("Events.%s RetryPolicy.MaximumEventAgeInSeconds = %d, want at most the hour a token has left", id, age)
-		}
-		if dlq := get(t, p, "DeadLetterConfig", "Arn"); !refs(dlq)["DeadLetterQueue"] {
-			t.Errorf("Events.%s DeadLetterConfig.Arn = %v, want the DeadLetterQueue", id, dlq)
+		if ty := get(t, e, "Type"); ty == "ScheduleV2" || ty == "Schedule" {
+			t.Errorf("RotatorFunction.Events.%s is a %v event, want the schedule written out as %s", id, ty, scheduleID)
 		}
 	}
-	if len(schedules) != 1 {
-		t.Errorf("RotatorFunction has ScheduleV2 events %v, want exactly one", schedules)
+	schedules := resources(t, tpl, "AWS::Scheduler::Schedule")
+	if len(schedules) != 1 || schedules[scheduleID] == nil {
+		t.Fatalf("AWS::Scheduler::Schedule resources = %v, want exactly %s", keys(boolSet(schedules)), scheduleID)
 	}
+	p := get(t, schedules[scheduleID], "Properties").(map[string]any)
+	if expr := get(t, p, "ScheduleExpression"); !refs(expr)["Schedule"] {
+		t.Errorf("%s.ScheduleExpression = %v, want !Ref Schedule", scheduleID, expr)
+	}
+	// What SAM generated, so that the update changes nothing: no Name (OmitName),
+	// no flexible window, no Input (the function gets Scheduler's own event).
+	if name, ok := p["Name"]; ok {
+		t.Errorf("%s.Name = %v, want none: a generated name, so two stacks in one account do not collide", scheduleID, name)
+	}
+	if mode := get(t, p, "FlexibleTimeWindow", "Mode"); mode != "OFF" {
+		t.Errorf("%s.FlexibleTimeWindow.Mode = %v, want OFF", scheduleID, mode)
+	}
+	target := get(t, p, "Target").(map[string]any)
+	if input, ok := target["Input"]; ok {
+		t.Errorf("%s.Target.Input = %v, want none, as the ScheduleV2 event had none", scheduleID, input)
+	}
+	if arn := get(t, target, "Arn"); !refs(arn)["RotatorFunction"] || len(refs(arn)) != 1 {
+		t.Errorf("%s.Target.Arn = %v, want !GetAtt RotatorFunction.Arn", scheduleID, arn)
+	}
+	if role := get(t, target, "RoleArn"); !refs(role)["RotationScheduleRole"] || len(refs(role)) != 1 {
+		t.Errorf("%s.Target.RoleArn = %v, want !GetAtt RotationScheduleRole.Arn", scheduleID, role)
+	}
+	if age, _ := get(t, target, "RetryPolicy", "MaximumEventAgeInSeconds").(int); age <= 0 || age > 3600 {
+		t.Errorf("%s RetryPolicy.MaximumEventAgeInSeconds = %d, want at most the hour a token has left", scheduleID, age)
+	}
+	if dlq := get(t, target, "DeadLetterConfig", "Arn"); !refs(dlq)["DeadLetterQueue"] {
+		t.Errorf("%s DeadLetterConfig.Arn = %v, want the DeadLetterQueue", scheduleID, dlq)
+	}
+}
+
+// boolSet returns the keys of m as a set, for keys.
+func boolSet[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
 // allowedRefs says, per service, what an IAM statement's resources may refer to.
