@@ -8,16 +8,24 @@
 //
 // In tests, ForTest does the same and skips when moto_server is missing,
 // except under CI=true, where a missing moto_server fails the test.
+//
+// moto 5.2.1 answers GetSecretValue without a version with the version that
+// was current before an UpdateSecretVersionStage moved AWSCURRENT, where
+// Secrets Manager answers with the one labelled AWSCURRENT. The rotation
+// protocol moves AWSCURRENT, so Start loads sitecustomize.py into the server's
+// Python, which makes the moved-to version moto's default too.
 package motoserver
 
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"syscall"
@@ -46,6 +54,7 @@ type Server struct {
 	Endpoint string
 
 	cmd    *exec.Cmd
+	dir    string // holds sitecustomize.py
 	out    *syncbuf.Buffer
 	waited chan struct{}
 	once   sync.Once
@@ -70,14 +79,24 @@ func Start(ctx context.Context) (*Server, error) {
 	// (choosing a free port first and passing it leaves a window in which
 	// another process can take it, and a readiness probe would then be
 	// answered by that other server).
+	dir, err := os.MkdirTemp("", "motoserver-")
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", Binary, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), sitecustomize, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting %s: %w", Binary, err)
+	}
 	out := &syncbuf.Buffer{}
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", "0")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pythonPath(dir))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s: %w", Binary, err)
 	}
-	s := &Server{cmd: cmd, out: out, waited: make(chan struct{})}
+	s := &Server{cmd: cmd, dir: dir, out: out, waited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.waited) }()
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -91,6 +110,17 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+//go:embed sitecustomize.py
+var sitecustomize []byte
+
+// pythonPath puts dir first on the caller's PYTHONPATH.
+func pythonPath(dir string) string {
+	if p := os.Getenv("PYTHONPATH"); p != "" {
+		return dir + string(os.PathListSeparator) + p
+	}
+	return dir
 }
 
 // listening is the line the server prints once it has bound its port.
@@ -177,6 +207,7 @@ func (s *Server) Reset(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		procgroup.Stop(s.cmd.Process.Pid, s.waited, 5*time.Second)
+		os.RemoveAll(s.dir)
 	})
 	return nil
 }

@@ -33,3 +33,36 @@ func TestServerServesSecretsManager(t *testing.T) {
 	srv.Close()
 	srv.Close() // a second Close is harmless
 }
+
+// TestMovingCurrentChangesWhatIsRead holds the sitecustomize.py fix: after
+// UpdateSecretVersionStage moves AWSCURRENT, a read without a version gets
+// the moved-to version, as from Secrets Manager. Without the fix moto 5.2.1
+// answers with the version before.
+func TestMovingCurrentChangesWhatIsRead(t *testing.T) {
+	srv := motoserver.ForTest(t)
+	ctx := context.Background()
+	sm := secretsmanager.NewFromConfig(srv.AWSConfig())
+	created, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("s"), SecretString: aws.String("one")})
+	if err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	const next = "00000000-0000-4000-8000-000000000002"
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("s"), ClientRequestToken: aws.String(next),
+		SecretString: aws.String("two"), VersionStages: []string{"AWSPENDING"}}); err != nil {
+		t.Fatalf("PutSecretValue: %v", err)
+	}
+	if _, err := sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{SecretId: created.ARN,
+		VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(next), RemoveFromVersionId: created.VersionId}); err != nil {
+		t.Fatalf("UpdateSecretVersionStage: %v", err)
+	}
+	for _, stage := range []*string{nil, aws.String("AWSCURRENT")} {
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("s"), VersionStage: stage})
+		if err != nil || aws.ToString(out.SecretString) != "two" || aws.ToString(out.VersionId) != next {
+			t.Errorf("GetSecretValue(stage %v) = %v, %v; want version %s, value two", aws.ToString(stage), out, err, next)
+		}
+	}
+	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("s"), VersionStage: aws.String("AWSPREVIOUS")})
+	if err != nil || aws.ToString(prev.SecretString) != "one" {
+		t.Errorf("GetSecretValue(AWSPREVIOUS) = %v, %v; want value one", prev, err)
+	}
+}
