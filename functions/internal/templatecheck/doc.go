@@ -15,8 +15,19 @@
 //   - TokenReaderPolicy is read-only, and IntegrationTokenReaderPolicy reads
 //     only the token secret its role's integration.TagIntegration tag names;
 //   - the function's Timeout covers 1,000 integrations due at once;
-//   - the schedule defaults to rate(23 hours);
-//   - the stale-token alarm watches the metric package metrics writes;
+//   - the schedule defaults to rate(23 hours), and is the resource SAM
+//     generated from the ScheduleV2 event it replaced;
+//   - RotationEngine picks one engine: the Scheduler schedule and its role,
+//     or Secrets Manager's rotation schedule on the token secret, after the
+//     permission (aws:SourceAccount, no SourceArn) and the first token; the
+//     native schedule's default keeps a 24-hour token valid through one
+//     whole failed window; the native engine adds DescribeSecret and
+//     UpdateSecretVersionStage on the stack's token secrets and nothing
+//     else; reserved concurrency fits each engine; nothing refers to a
+//     resource the chosen engine leaves out (engine_test.go,
+//     enginegap_test.go);
+//   - the stale-token and failed-rotation alarms watch the metrics package
+//     metrics writes;
 //   - cfn-lint finds nothing.
 //
 // It sits under functions/internal because it imports the packages that

@@ -31,9 +31,10 @@ func TestFunctionShape(t *testing.T) {
 		t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
 	}
 	props := get(t, fn, "Properties").(map[string]any)
+	// ReservedConcurrentExecutions depends on the engine: TestReservedConcurrencyPerEngine.
 	for key, want := range map[string]any{
 		"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": ".",
-		"MemorySize": 128, "Timeout": 120, "ReservedConcurrentExecutions": 1,
+		"MemorySize": 128, "Timeout": 120,
 	} {
 		if got := props[key]; got != want {
 			t.Errorf("RotatorFunction.%s = %v, want %v", key, got, want)
@@ -262,8 +263,10 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 
 // TestSecretAccess checks who may do what to which secrets: the function
 // reads the credentials and reads and writes the token, its own and the
-// added integrations'; nothing writes the credentials; only the function
-// writes a token; consumers read a token.
+// added integrations' (and, with RotationEngine secretsmanager, describes
+// them and moves their stages: TestNativeRoleGrantsLeastPrivilege); nothing
+// writes the credentials; only the function writes a token; consumers read
+// a token.
 func TestSecretAccess(t *testing.T) {
 	tpl := load(t)
 	got := map[string][]string{} // action on ref or pattern -> where
@@ -293,15 +296,18 @@ func TestSecretAccess(t *testing.T) {
 	}
 	addedTokens := ownSecretARN + stackPrefix + "*"
 	want := map[string][]string{
-		"secretsmanager:GetSecretValue on CredentialsSecretArn":  {"RotatorFunctionRole"},
-		"secretsmanager:GetSecretValue on TokenSecret":           {"RotatorFunctionRole", "TokenReaderPolicy"},
-		"secretsmanager:PutSecretValue on TokenSecret":           {"RotatorFunctionRole"},
-		"secretsmanager:GetSecretValue on " + ownSecretARN + "*": {"RotatorFunctionRole"},
-		"secretsmanager:GetSecretValue on " + addedTokens:        {"RotatorFunctionRole"},
-		"secretsmanager:PutSecretValue on " + addedTokens:        {"RotatorFunctionRole"},
-		"secretsmanager:DescribeSecret on " + addedTokens:        {"RotatorFunctionRole"},
-		"secretsmanager:ListSecrets on *":                        {"RotatorFunctionRole"},
-		"secretsmanager:GetSecretValue on " + taggedTokenARN:     {"IntegrationTokenReaderPolicy"},
+		"secretsmanager:GetSecretValue on CredentialsSecretArn":     {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on TokenSecret":              {"RotatorFunctionRole", "TokenReaderPolicy"},
+		"secretsmanager:PutSecretValue on TokenSecret":              {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on " + ownSecretARN + "*":    {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on " + addedTokens:           {"RotatorFunctionRole"},
+		"secretsmanager:PutSecretValue on " + addedTokens:           {"RotatorFunctionRole"},
+		"secretsmanager:DescribeSecret on " + addedTokens:           {"RotatorFunctionRole"},
+		"secretsmanager:DescribeSecret on TokenSecret":              {"RotatorFunctionRole"},
+		"secretsmanager:UpdateSecretVersionStage on TokenSecret":    {"RotatorFunctionRole"},
+		"secretsmanager:UpdateSecretVersionStage on " + addedTokens: {"RotatorFunctionRole"},
+		"secretsmanager:ListSecrets on *":                           {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on " + taggedTokenARN:        {"IntegrationTokenReaderPolicy"},
 	}
 	for k := range got {
 		slices.Sort(got[k])
