@@ -1,0 +1,123 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
+)
+
+// MetricsAPI is the part of *cloudwatch.Client that reads the last runs.
+type MetricsAPI interface {
+	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
+}
+
+// The metric the screen reads besides ops.MetricRotationSucceeded: the
+// rotator writes both, 0 or 1, for each integration in each run.
+const metricRotationFailed = "RotationFailed"
+
+// metricPeriod is the resolution of the last run's time: the rotator's
+// metrics are standard resolution, one datapoint per minute.
+const metricPeriod = time.Minute
+
+// maxQueries is the most queries one GetMetricData call takes.
+const maxQueries = 500
+
+// lastRun is the last run of one integration seen in the metrics.
+type lastRun struct {
+	// At is the start of the minute it ran in; zero when no run was seen.
+	At time.Time
+	// Succeeded and Failed count the runs in that minute that left it with
+	// a fresh token, and those that failed.
+	Succeeded, Failed float64
+}
+
+// end is the latest the last run can have been: the end of its minute.
+func (l lastRun) end() time.Time {
+	if l.At.IsZero() {
+		return time.Time{}
+	}
+	return l.At.Add(metricPeriod)
+}
+
+// lastRuns reads, for each integration in names, its latest minute with a
+// RotationSucceeded or RotationFailed datapoint (dimensions FunctionName and
+// Integration) within window before now: two queries per integration, one
+// GetMetricData call (and its pages) per 250 integrations.
+func lastRuns(ctx context.Context, api MetricsAPI, function string, names []string, now time.Time, window time.Duration) (map[string]lastRun, error) {
+	runs := map[string]lastRun{}
+	start := now.Add(-window).Truncate(metricPeriod)
+	end := now.Truncate(metricPeriod).Add(metricPeriod)
+	for lo := 0; lo < len(names); lo += maxQueries / 2 {
+		batch := names[lo:min(lo+maxQueries/2, len(names))]
+		in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(end), ScanBy: cwtypes.ScanByTimestampDescending}
+		for i, name := range batch {
+			in.MetricDataQueries = append(in.MetricDataQueries,
+				sumQuery(fmt.Sprintf("s%d", i), ops.MetricRotationSucceeded, function, name),
+				sumQuery(fmt.Sprintf("f%d", i), metricRotationFailed, function, name))
+		}
+		points := map[string]map[time.Time]float64{}
+		for {
+			out, err := api.GetMetricData(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("reading metrics %s/%s and %s of function %s: %w", ops.MetricNamespace, ops.MetricRotationSucceeded, metricRotationFailed, function, err)
+			}
+			for _, r := range out.MetricDataResults {
+				id := aws.ToString(r.Id)
+				if points[id] == nil {
+					points[id] = map[time.Time]float64{}
+				}
+				for j, ts := range r.Timestamps {
+					if j < len(r.Values) {
+						points[id][ts.UTC()] += r.Values[j]
+					}
+				}
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		for i, name := range batch {
+			ok, failed := points[fmt.Sprintf("s%d", i)], points[fmt.Sprintf("f%d", i)]
+			var last lastRun
+			for _, series := range []map[time.Time]float64{ok, failed} {
+				for ts := range series {
+					if ts.After(last.At) {
+						last.At = ts
+					}
+				}
+			}
+			if !last.At.IsZero() {
+				last.Succeeded, last.Failed = ok[last.At], failed[last.At]
+			}
+			runs[name] = last
+		}
+	}
+	return runs, nil
+}
+
+// sumQuery asks for the per-minute sum of one metric of one integration.
+func sumQuery(id, metric, function, integration string) cwtypes.MetricDataQuery {
+	return cwtypes.MetricDataQuery{
+		Id: aws.String(id),
+		MetricStat: &cwtypes.MetricStat{
+			Metric: &cwtypes.Metric{
+				Namespace:  aws.String(ops.MetricNamespace),
+				MetricName: aws.String(metric),
+				Dimensions: []cwtypes.Dimension{
+					{Name: aws.String("FunctionName"), Value: aws.String(function)},
+					{Name: aws.String("Integration"), Value: aws.String(integration)},
+				},
+			},
+			Period: aws.Int32(int32(metricPeriod / time.Second)),
+			Stat:   aws.String("Sum"),
+		},
+		ReturnData: aws.Bool(true),
+	}
+}

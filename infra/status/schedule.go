@@ -1,0 +1,112 @@
+package status
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// The rotation engines, as the screen names them.
+const (
+	// EngineScheduler is EventBridge Scheduler invoking the function on the
+	// stack's Schedule.
+	EngineScheduler = "scheduler"
+	// EngineSecretsManager is Secrets Manager's own rotation calling the
+	// function, for a token secret with rotation enabled.
+	EngineSecretsManager = "secretsmanager"
+)
+
+var rateRE = regexp.MustCompile(`^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
+
+// parseRate returns the interval of a rate(N unit) expression, and false for
+// anything else (cron(...), at(...), a typo).
+func parseRate(expr string) (time.Duration, bool) {
+	m := rateRE.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}[m[2]]
+	return time.Duration(n) * unit, true
+}
+
+// nextRun is the latest time by which an integration's next run comes, and
+// how that was worked out. A zero By means it is unknown.
+type nextRun struct {
+	By  time.Time
+	How string
+}
+
+// schedulerNext bounds the next scheduled run: runs come every interval of
+// a rate schedule, so the next one comes at most interval after the last run
+// seen (whose minute ends at lastEnd), or, when no run was seen or it is
+// overdue, at most interval from now.
+func schedulerNext(schedule string, lastEnd, now time.Time) nextRun {
+	interval, ok := parseRate(schedule)
+	switch {
+	case schedule == "":
+		return nextRun{How: "the stack's Schedule is unknown"}
+	case !ok:
+		return nextRun{How: fmt.Sprintf("the schedule %s is not a rate(...)", schedule)}
+	case !lastEnd.IsZero() && lastEnd.Add(interval).After(now):
+		return nextRun{By: lastEnd.Add(interval), How: "the last run + " + schedule}
+	}
+	return nextRun{By: now.Add(interval), How: "now + " + schedule}
+}
+
+// rotationNext bounds the next rotation of a secret with Secrets Manager
+// rotation: NextRotationDate when Secrets Manager gives one, else the last
+// rotation (or now, when there was none or it is overdue) plus the rules'
+// interval and window.
+func rotationNext(next, lastRotated *time.Time, rules *smtypes.RotationRulesType, now time.Time) nextRun {
+	if next != nil && !next.IsZero() {
+		return nextRun{By: *next, How: "NextRotationDate"}
+	}
+	span, ok := rotationSpan(rules)
+	if !ok {
+		return nextRun{How: "the secret's rotation rules have no interval"}
+	}
+	if lastRotated != nil && lastRotated.Add(span).After(now) {
+		return nextRun{By: lastRotated.Add(span), How: "the last rotation + interval + window"}
+	}
+	return nextRun{By: now.Add(span), How: "now + interval + window"}
+}
+
+// rotationSpan is a rotation schedule's interval plus its window: a rate
+// ScheduleExpression or AutomaticallyAfterDays, then Duration, or when that
+// is unset, Secrets Manager's default window: 1 hour for a schedule in hours,
+// the rest of the UTC day (at most 24 hours) for one in days.
+func rotationSpan(rules *smtypes.RotationRulesType) (time.Duration, bool) {
+	if rules == nil {
+		return 0, false
+	}
+	var interval time.Duration
+	switch {
+	case rules.ScheduleExpression != nil:
+		d, ok := parseRate(*rules.ScheduleExpression)
+		if !ok {
+			return 0, false
+		}
+		interval = d
+	case rules.AutomaticallyAfterDays != nil && *rules.AutomaticallyAfterDays > 0:
+		interval = time.Duration(*rules.AutomaticallyAfterDays) * 24 * time.Hour
+	default:
+		return 0, false
+	}
+	window := 24 * time.Hour
+	if interval%(24*time.Hour) != 0 {
+		window = time.Hour
+	}
+	if rules.Duration != nil {
+		if d, err := time.ParseDuration(*rules.Duration); err == nil && d > 0 {
+			window = d
+		}
+	}
+	return interval + window, true
+}
