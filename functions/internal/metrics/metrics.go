@@ -85,7 +85,9 @@ type Outcome struct {
 	Rotated bool
 	// TTL is how long the stored token has left; a negative TTL counts as zero.
 	TTL time.Duration
-	// TokenRequest is how long the token request took, when Rotated.
+	// TokenRequest is how long the token request took, when Rotated; zero
+	// when the token was requested elsewhere (the rotation protocol's
+	// createSecret records it with TokenRequest), and then not sent.
 	TokenRequest time.Duration
 }
 
@@ -107,6 +109,15 @@ func (e Emitter) Integration(name string, o Outcome) {
 	values, units := outcome(!o.Failed, o.Rotated, o.TTL, o.TokenRequest)
 	values[DimensionIntegration] = name
 	e.write(values, units, DimensionIntegration)
+}
+
+// TokenRequest records the latency of a token request on its own, with
+// dimensions FunctionName and Integration: the rotation protocol's
+// createSecret requests the token, and the outcome (Integration) comes with
+// finishSecret, steps later.
+func (e Emitter) TokenRequest(name string, d time.Duration) {
+	e.write(map[string]any{TokenRequestLatency: float64(d.Microseconds()) / 1000, DimensionIntegration: name},
+		[]metric{{TokenRequestLatency, UnitMilliseconds}}, DimensionIntegration)
 }
 
 // Run records a run, with dimension FunctionName: a success when no
@@ -146,7 +157,7 @@ func outcome(ok, rotated bool, ttl, tokenRequest time.Duration) (map[string]any,
 		{RotationFailed, UnitCount},
 		{TokenSecondsToExpiry, UnitSeconds},
 	}
-	if rotated {
+	if rotated && tokenRequest > 0 {
 		values[TokenRequestLatency] = float64(tokenRequest.Microseconds()) / 1000
 		units = append(units, metric{TokenRequestLatency, UnitMilliseconds})
 	}

@@ -13,7 +13,8 @@ import (
 
 // Handle is the Lambda handler: it parses the payload and runs. Scheduled
 // events and {} are normal runs, {"force": true} a forced one; either may
-// name one integration. For a CloudFormation custom-resource event, Create
+// name one integration. A Secrets Manager rotation event runs that step of
+// the rotation protocol for the token secret it names (protocol.go). For a CloudFormation custom-resource event, Create
 // and Update force the function's own integration (the stack's), Delete
 // does nothing, and the outcome goes to the event's ResponseURL; the
 // invocation itself then succeeds unless that report could not be sent, so
@@ -27,6 +28,8 @@ func (r *Rotator) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	switch ev.Kind {
 	case event.CustomResource:
 		return r.customResource(ctx, ev.CFN)
+	case event.RotationStep:
+		return r.step(ctx, *ev.Rotation)
 	default:
 		return r.Run(ctx, Request{Force: ev.Kind == event.Force, Integration: ev.Integration})
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
@@ -52,6 +53,9 @@ type Fetcher interface {
 type Metrics interface {
 	Integration(name string, o metrics.Outcome)
 	Run(s metrics.Summary)
+	// TokenRequest records the latency of a token request made by the
+	// rotation protocol's createSecret, whose outcome comes steps later.
+	TokenRequest(name string, d time.Duration)
 }
 
 // Defaults for the zero values of Config.
@@ -81,6 +85,12 @@ type Config struct {
 	// Fetchers returns the Fetcher for an integration's provider settings.
 	// NewFetchers builds one that shares a transport and reuses Fetchers.
 	Fetchers func(config.Provider) Fetcher
+	// Versions, if not nil, serves the rotation protocol's steps (see
+	// protocol.go); without it a rotation event fails.
+	Versions Versions
+	// TestClient sends testSecret's request to TEST_URL; nil means a
+	// client with a 10 s timeout that follows no redirect to plain http.
+	TestClient *http.Client
 	// Metrics, if not nil, is told each integration's and each run's outcome.
 	Metrics Metrics
 	// Concurrency bounds the integrations worked on at once; 0 means
@@ -122,6 +132,9 @@ func New(cfg Config) *Rotator {
 	if cfg.IntegrationTimeout <= 0 {
 		cfg.IntegrationTimeout = DefaultIntegrationTimeout
 	}
+	if cfg.TestClient == nil {
+		cfg.TestClient = &http.Client{Timeout: TestTimeout, CheckRedirect: noPlainHTTPRedirect}
+	}
 	return &Rotator{cfg: cfg, writes: newPacer(cfg.WriteRate)}
 }
 
@@ -131,6 +144,8 @@ type Result struct {
 	// Integration is the integration's name; on a run that covered more
 	// than one, empty.
 	Integration string `json:"integration,omitempty"`
+	// Step is the rotation protocol's step, for a rotation event.
+	Step string `json:"step,omitempty"`
 	// Rotated says whether a new token version was written (on a run of
 	// many: for any of them).
 	Rotated bool `json:"rotated"`

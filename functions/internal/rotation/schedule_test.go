@@ -198,7 +198,7 @@ func (f *simFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken.
 type simStore struct{ *secretstore.Store }
 
 func newSimStore(secret *tokensecrettest.Client) simStore {
-	return simStore{secretstore.New(putter{secret})}
+	return simStore{secretstore.New(putter{Client: secret})}
 }
 
 func (simStore) ReadCredentials(context.Context, string) (secretstore.Credentials, error) {
@@ -206,7 +206,16 @@ func (simStore) ReadCredentials(context.Context, string) (secretstore.Credential
 }
 
 // putter gives the fake client the PutSecretValue the store writes with.
-type putter struct{ *tokensecrettest.Client }
+type putter struct {
+	*tokensecrettest.Client
+	stager // the calls not made here: nil
+}
+
+// stager is the part of secretstore.SecretsManager only rotation steps call.
+type stager interface {
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+}
 
 func (p putter) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	return &secretsmanager.PutSecretValueOutput{VersionId: aws.String(p.Put(aws.ToString(in.SecretString)))}, nil

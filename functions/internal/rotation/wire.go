@@ -49,9 +49,11 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 	sm := secretsmanager.NewFromConfig(s.AWS, func(o *secretsmanager.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(SecretsManagerAttemptTimeout)
 	})
+	store := secretstore.New(sm)
 	r := New(Config{
 		Settings:  cfg,
-		Store:     secretstore.New(sm),
+		Store:     store,
+		Versions:  store,
 		Directory: secretstore.NewDirectory(sm),
 		Fetchers:  NewFetchers(oauthtoken.Config{Logger: s.Logger}),
 		Metrics:   metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},

@@ -15,10 +15,14 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 )
 
-// SecretsManager is the part of *secretsmanager.Client the store calls.
+// SecretsManager is the part of *secretsmanager.Client the store calls:
+// values are read and written by every run; secrets are described and
+// staging labels moved only by the rotation protocol's steps (versions.go).
 type SecretsManager interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
 }
 
 // Store reads and writes the two secrets. It is safe for concurrent use.
@@ -180,11 +184,9 @@ func ParseToken(s string) (v TokenValue, problem string) {
 // AWSCURRENT; the version before becomes AWSPREVIOUS. It returns the new
 // version id.
 func (s *Store) WriteToken(ctx context.Context, id string, v TokenValue) (string, error) {
-	v.Expiry = v.Expiry.UTC().Truncate(time.Second)
-	v.IssuedAt = v.IssuedAt.UTC().Truncate(time.Second)
-	body, err := json.Marshal(v)
+	body, err := encode(v)
 	if err != nil {
-		return "", fmt.Errorf("encoding token secret value: %w", err)
+		return "", err
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()

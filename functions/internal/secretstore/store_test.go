@@ -143,7 +143,9 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 // hangingSM never answers until its context ends.
-type hangingSM struct{}
+type hangingSM struct {
+	secretstore.SecretsManager // the calls not made here: nil
+}
 
 func (hangingSM) GetSecretValue(ctx context.Context, _ *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	<-ctx.Done()

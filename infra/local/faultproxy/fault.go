@@ -8,8 +8,10 @@ import (
 // Targets of the Secrets Manager operations the rotator calls, as sent in
 // the X-Amz-Target header.
 const (
-	GetSecretValue = "secretsmanager.GetSecretValue"
-	PutSecretValue = "secretsmanager.PutSecretValue"
+	GetSecretValue           = "secretsmanager.GetSecretValue"
+	PutSecretValue           = "secretsmanager.PutSecretValue"
+	DescribeSecret           = "secretsmanager.DescribeSecret"
+	UpdateSecretVersionStage = "secretsmanager.UpdateSecretVersionStage"
 )
 
 // Fault replaces the backend's answer to a call: an AWS JSON 1.1 error, or,
