@@ -40,9 +40,9 @@ type native struct {
 	r       *rotation.Rotator
 	svc     rotationservice.Service
 	logs    *syncbuf.Buffer
-	texts   []string // every result and error, for the leak check
+	texts   []string     // every result and error, for the leak check
 	testURL atomic.Int32 // failing answers (503) left to give; negative: every answer fails
-	tokenID string // the token secret's ARN
+	tokenID string       // the token secret's ARN
 }
 
 const prefix = "tokenrotator/integrations/"
@@ -345,7 +345,9 @@ func TestProtocolFailures(t *testing.T) {
 func TestProtocolRefusals(t *testing.T) {
 	n := newNative(t)
 	ctx := context.Background()
-	writes := func() int { return n.proxy.Forwarded(faultproxy.PutSecretValue) + n.proxy.Forwarded(faultproxy.UpdateSecretVersionStage) }
+	writes := func() int {
+		return n.proxy.Forwarded(faultproxy.PutSecretValue) + n.proxy.Forwarded(faultproxy.UpdateSecretVersionStage)
+	}
 
 	foreign := n.create("payments/db-password", "hunter2")
 	rot, err := n.svc.Begin(ctx, foreign)

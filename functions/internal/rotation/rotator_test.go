@@ -61,7 +61,7 @@ func (f *fakeFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken
 type countingMetrics struct{ ok, failed, integrations int }
 
 func (m *countingMetrics) Integration(string, metrics.Outcome) { m.integrations++ }
-func (m *countingMetrics) TokenRequest(string, time.Duration) {}
+func (m *countingMetrics) TokenRequest(string, time.Duration)  {}
 func (m *countingMetrics) Run(s metrics.Summary) {
 	if s.Failed > 0 {
 		m.failed++
