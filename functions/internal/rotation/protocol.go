@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/functions/integration"
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
 	"github.com/tokenrotator/tokenrotator/functions/internal/event"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
@@ -53,32 +54,32 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.IntegrationTimeout)
 	defer cancel()
 	log := r.cfg.Logger.With("step", ev.Step, "token_secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
-	name := ""
+	var t target
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: internal error: %v", ev.Step, p)
 		}
 		res.Step, res.DurationMs = ev.Step, r.cfg.Now().Sub(start).Milliseconds()
 		if err != nil {
-			log.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", name, "error", err.Error(), "duration_ms", res.DurationMs)
-			res = Result{Integration: name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
+			log.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
+			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
 				Error: err.Error(), DurationMs: res.DurationMs}
-			r.stepMetrics(name, metrics.Outcome{Failed: true})
+			r.stepMetrics(t, metrics.Outcome{Failed: true})
 		}
 	}()
 	if r.cfg.Versions == nil {
 		return Result{}, errors.New("this function was built without the rotation protocol's store (Config.Versions)")
 	}
 
+	t = r.guess(ev.SecretID) // names a failure to describe the secret
 	v, err := r.cfg.Versions.Versions(ctx, ev.SecretID)
 	if err != nil {
 		return Result{}, err
 	}
-	t, err := r.owner(ctx, v, ev.Step == event.StepCreate)
+	t, err = r.owner(ctx, v, ev.Step == event.StepCreate)
 	if err != nil {
 		return Result{}, err
 	}
-	name = t.name
 	ctx = withIntegration(ctx, t.name)
 	log = log.With("integration", t.name, "token_secret_id", v.ARN)
 	res = Result{Integration: t.name, TokenSecretID: v.ARN, VersionID: ev.ClientRequestToken}
@@ -141,6 +142,24 @@ func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting boo
 		return target{}, err
 	}
 	return ts[0], nil
+}
+
+// guess names the integration of the secret id (ARN or name) without a
+// call, for the log and metric lines of a step that cannot describe it;
+// owner decides.
+func (r *Rotator) guess(id string) target {
+	s := r.cfg.Settings
+	if s.TokenSecretID != "" && id == s.TokenSecretID {
+		return target{name: s.Integration, exactRefreshAge: true}
+	}
+	name := id
+	if _, after, ok := strings.Cut(id, ":secret:"); ok && len(after) > 7 && after[len(after)-7] == '-' {
+		name = after[:len(after)-7] // the ARN's name, without its random suffix
+	}
+	if n, ok := strings.CutPrefix(name, s.IntegrationSecretPrefix); ok && s.IntegrationSecretPrefix != "" && integration.CheckName(n) == nil {
+		return target{name: n}
+	}
+	return target{}
 }
 
 // checkStages makes the checks AWS's rotation functions make before any
@@ -255,7 +274,7 @@ func (r *Rotator) finishSecret(ctx context.Context, t target, v secretstore.Vers
 	res.Reason = "the pending token is now AWSCURRENT"
 	res.PreviousVersionID = current
 	res.Expiry, res.IssuedAt = value.Expiry.UTC(), value.IssuedAt.UTC()
-	r.stepMetrics(t.name, metrics.Outcome{Rotated: true, TTL: value.Expiry.Sub(r.cfg.Now())})
+	r.stepMetrics(t, metrics.Outcome{Rotated: true, TTL: value.Expiry.Sub(r.cfg.Now())})
 	log.InfoContext(ctx, "finishSecret: new token is AWSCURRENT", "previous_version_id", current, "expiry", res.Expiry)
 	return res, nil
 }
@@ -320,21 +339,24 @@ func (r *Rotator) provider(ctx context.Context, t target) (secretstore.Credentia
 	return creds, p, nil
 }
 
-// stepMetrics records a finished or failed rotation as a run of one, so
-// that the stale-token alarm and each integration's alarm watch both engines.
-func (r *Rotator) stepMetrics(name string, o metrics.Outcome) {
+// stepMetrics records a finished or failed rotation. The integration's
+// line is written for every integration, so that its alarm watches both
+// engines. The run line, which the stack's stale-token alarm watches, means
+// "every integration is fresh" on a scheduled run; a step concerns one
+// secret, so a success writes it only for the function's own integration
+// (an added one's success says nothing of the others), and a failure
+// always.
+func (r *Rotator) stepMetrics(t target, o metrics.Outcome) {
 	if r.cfg.Metrics == nil {
 		return
 	}
-	s := metrics.Summary{Integrations: 1, MinTTL: o.TTL}
+	if t.name != "" {
+		r.cfg.Metrics.Integration(t.name, o)
+	}
 	switch {
 	case o.Failed:
-		s.Failed = 1
-	case o.Rotated:
-		s.Rotated = 1
+		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Failed: 1})
+	case t.exactRefreshAge: // the function's own integration
+		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Rotated: 1, MinTTL: o.TTL})
 	}
-	if name != "" {
-		r.cfg.Metrics.Integration(name, o)
-	}
-	r.cfg.Metrics.Run(s)
 }

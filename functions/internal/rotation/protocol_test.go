@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tokenrotator/tokenrotator/functions/integration"
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
@@ -43,6 +45,29 @@ type native struct {
 	texts   []string     // every result and error, for the leak check
 	testURL atomic.Int32 // failing answers (503) left to give; negative: every answer fails
 	tokenID string       // the token secret's ARN
+	metrics *lines
+}
+
+// lines records metric lines as "integration <name> ok|failed" and "run ok|failed".
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lines) add(s string) { l.mu.Lock(); l.all = append(l.all, s); l.mu.Unlock() }
+func (l *lines) Integration(name string, o metrics.Outcome) {
+	l.add(fmt.Sprintf("integration %s %s", name, map[bool]string{true: "failed", false: "ok"}[o.Failed]))
+}
+func (l *lines) Run(s metrics.Summary) {
+	l.add(fmt.Sprintf("run %s", map[bool]string{true: "failed", false: "ok"}[s.Failed > 0]))
+}
+func (l *lines) TokenRequest(name string, _ time.Duration) { l.add("latency " + name) }
+func (l *lines) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	all := l.all
+	l.all = nil
+	return all
 }
 
 const prefix = "tokenrotator/integrations/"
@@ -66,7 +91,7 @@ func newNative(t *testing.T) *native {
 	t.Cleanup(proxySrv.Close)
 	t.Cleanup(proxy.Close)
 
-	n := &native{t: t, sm: secretsmanager.NewFromConfig(moto.AWSConfig()), proxy: proxy, ims: ims, logs: &syncbuf.Buffer{}}
+	n := &native{t: t, sm: secretsmanager.NewFromConfig(moto.AWSConfig()), proxy: proxy, ims: ims, logs: &syncbuf.Buffer{}, metrics: &lines{}}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		issued := ims.Issued()
 		if len(issued) == 0 || r.Header.Get("Authorization") != "Bearer "+issued[len(issued)-1].AccessToken {
@@ -106,6 +131,7 @@ func newNative(t *testing.T) *native {
 		Versions:  store,
 		Directory: secretstore.NewDirectory(sm),
 		Fetchers:  rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}),
+		Metrics:   n.metrics,
 		Logger:    log,
 	})
 	n.svc = rotationservice.Service{SM: n.sm, Invoke: func(ctx context.Context, payload []byte) error {
@@ -118,6 +144,7 @@ func newNative(t *testing.T) *native {
 	if _, err := n.r.Handle(context.Background(), json.RawMessage(`{"force": true}`)); err != nil {
 		t.Fatalf("first token: %v", err)
 	}
+	n.metrics.take()
 	return n
 }
 
@@ -223,6 +250,9 @@ func TestProtocolStages(t *testing.T) {
 	if got := n.proxy.Forwarded(faultproxy.PutSecretValue); got != 2 {
 		t.Errorf("PutSecretValue calls = %d, want 2: the first token, and createSecret's despite its duplicate delivery", got)
 	}
+	if got, want := strings.Join(n.metrics.take(), "; "), "latency default; integration default ok; run ok"; got != want {
+		t.Errorf("metric lines = %q, want %q: the latency at createSecret, the outcome at finishSecret", got, want)
+	}
 	if !strings.Contains(n.logs.String(), "setSecret: nothing to set at the provider") {
 		t.Errorf("setSecret's log line is missing")
 	}
@@ -307,6 +337,9 @@ func TestProtocolFailures(t *testing.T) {
 				}
 				if version, token := n.current(n.tokenID); version != goodVersion || token != goodToken {
 					t.Fatalf("after %s failed, consumers read version %s, want the last good %s", f.step, version, goodVersion)
+				}
+				if got := n.metrics.take(); !slices.Contains(got, "integration default failed") || !slices.Contains(got, "run failed") {
+					t.Errorf("metric lines after the failure = %q, want the integration's and the run's failure", got)
 				}
 				if forGood {
 					// Secrets Manager retries; every retry fails the same way.
@@ -420,9 +453,15 @@ func TestProtocolAddedIntegration(t *testing.T) {
 	if _, err := n.r.Handle(ctx, json.RawMessage(`{"force": true, "integration": "acme"}`)); err != nil {
 		t.Fatalf("first token of acme: %v", err)
 	}
+	n.metrics.take()
 	rot, err := n.svc.Rotate(ctx, aws.ToString(out.ARN))
 	if err != nil {
 		t.Fatalf("rotating acme: %v", err)
+	}
+	// No run line: the stale-token alarm watches the run line, and acme's
+	// success says nothing of the function's own integration.
+	if got, want := strings.Join(n.metrics.take(), "; "), "latency acme; integration acme ok"; got != want {
+		t.Errorf("metric lines = %q, want %q", got, want)
 	}
 	issued := n.ims.Issued()
 	if last := issued[len(issued)-1]; last.ClientID != "acme-client" {
