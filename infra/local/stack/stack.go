@@ -91,6 +91,8 @@ type Stack struct {
 
 	mu        sync.Mutex
 	providers []*Provider // started by StartProvider, closed by Close
+
+	metrics *metricForwarder // sends Lambda's EMF lines to moto_server (emf.go)
 }
 
 // Start brings the stack up: it builds the emulator and the bootstrap
@@ -159,7 +161,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	)
 	env = append(env, cfg.Env...)
 	st.function = rie.Config{RIE: builds.rie, Bootstrap: builds.bootstrap, Env: env, FunctionName: FunctionName, Timeout: FunctionTimeout, Output: cfg.Output}
-	st.Lambda, err = rie.Start(ctx, st.function)
+	st.Lambda, err = rie.Start(ctx, st.forwardMetrics(st.function))
 	if err != nil {
 		return nil, err
 	}
