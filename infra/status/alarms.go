@@ -53,7 +53,9 @@ func alarmsInAlarm(ctx context.Context, api AlarmsAPI, stack string, watched map
 			return nil, fmt.Errorf("listing the alarms of stack %s in ALARM: %w", stack, err)
 		}
 		for _, a := range out.MetricAlarms {
-			if name := aws.ToString(a.AlarmName); watched[name] {
+			// The state is checked again: moto_server ignores StateValue
+			// beside AlarmNamePrefix.
+			if name := aws.ToString(a.AlarmName); watched[name] && a.StateValue == cwtypes.StateValueAlarm {
 				alarms = append(alarms, alarm{Name: name, Since: aws.ToTime(a.StateUpdatedTimestamp), Reason: aws.ToString(a.StateReason)})
 			}
 		}

@@ -185,7 +185,8 @@ func (f *fakeAlarms) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAl
 	}
 	out := &cloudwatch.DescribeAlarmsOutput{}
 	for _, a := range f.alarms {
-		if strings.HasPrefix(aws.ToString(a.AlarmName), aws.ToString(in.AlarmNamePrefix)) && (in.StateValue == "" || a.StateValue == in.StateValue) {
+		// As moto_server: StateValue is ignored beside AlarmNamePrefix.
+		if strings.HasPrefix(aws.ToString(a.AlarmName), aws.ToString(in.AlarmNamePrefix)) {
 			out.MetricAlarms = append(out.MetricAlarms, a)
 		}
 	}

@@ -55,7 +55,9 @@ func schedulerNext(schedule string, lastEnd, now time.Time) nextRun {
 	case !ok:
 		return nextRun{How: fmt.Sprintf("the schedule %s is not a rate(...)", schedule)}
 	case !lastEnd.IsZero() && lastEnd.Add(interval).After(now):
-		return nextRun{By: lastEnd.Add(interval), How: "the last run + " + schedule}
+		// The run's minute may not be over yet; the next run still comes
+		// within an interval from now.
+		return nextRun{By: minTime(lastEnd, now).Add(interval), How: "the last run + " + schedule}
 	}
 	return nextRun{By: now.Add(interval), How: "now + " + schedule}
 }
@@ -109,4 +111,11 @@ func rotationSpan(rules *smtypes.RotationRulesType) (time.Duration, bool) {
 		}
 	}
 	return interval + window, true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

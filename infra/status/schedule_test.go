@@ -45,6 +45,7 @@ func TestSchedulerNext(t *testing.T) {
 		{"after the last run", "rate(23 hours)", now.Add(-2 * time.Hour), now.Add(21 * time.Hour), "the last run + rate(23 hours)"},
 		{"no run seen", "rate(23 hours)", time.Time{}, now.Add(23 * time.Hour), "now + rate(23 hours)"},
 		{"overdue", "rate(23 hours)", now.Add(-30 * time.Hour), now.Add(23 * time.Hour), "now + rate(23 hours)"},
+		{"a run in this minute", "rate(23 hours)", now.Add(30 * time.Second), now.Add(23 * time.Hour), "the last run + rate(23 hours)"},
 		{"cron", "cron(0 3 * * ? *)", now.Add(-time.Hour), time.Time{}, "the schedule cron(0 3 * * ? *) is not a rate(...)"},
 		{"unknown", "", now.Add(-time.Hour), time.Time{}, "the stack's Schedule is unknown"},
 	}

@@ -163,8 +163,12 @@ func lastRunText(one row, now time.Time) string {
 	case l.Succeeded > 0:
 		outcome = "succeeded"
 	}
-	// The run was within the minute that starts at l.At.
-	return outcome + " " + short(max(now.Sub(l.At.Add(metricPeriod)), 0)) + " ago"
+	// The run was within the minute that starts at l.At: at most this long ago.
+	ago := now.Sub(l.At).Truncate(time.Minute)
+	if ago < time.Minute {
+		return outcome + " <1m ago"
+	}
+	return outcome + " " + short(ago) + " ago"
 }
 
 // short writes d the way the screen does: 42s, 7m, 5h07m, 2d03h.

@@ -113,9 +113,9 @@ func TestWrite(t *testing.T) {
 		verdicts: map[string]verdict{"default": verdictOK, "acme": verdictOK},
 		want: []string{
 			"stack tokenrotator at 2026-11-29T12:00:00Z: function tokenrotator-RotatorFunction-x1, schedule rate(23 hours)",
-			"INTEGRATION  CLIENT       AGE    EXPIRES IN  NEXT RUN WITHIN  CHECK  LAST RUN (2d00h)   ENGINE     CURRENT VERSION  PREVIOUS VERSION",
-			"default      demo-client  1h00m  23h00m      22h01m           ok     succeeded 59m ago  scheduler  v2-AbCdEf        v1-AbCdEf",
-			"acme         acme-client  1h00m  23h00m      22h01m           ok     succeeded 59m ago  scheduler  v2-Ac1Me2        v1-Ac1Me2",
+			"INTEGRATION  CLIENT       AGE    EXPIRES IN  NEXT RUN WITHIN  CHECK  LAST RUN (2d00h)     ENGINE     CURRENT VERSION  PREVIOUS VERSION",
+			"default      demo-client  1h00m  23h00m      22h01m           ok     succeeded 1h00m ago  scheduler  v2-AbCdEf        v1-AbCdEf",
+			"acme         acme-client  1h00m  23h00m      22h01m           ok     succeeded 1h00m ago  scheduler  v2-Ac1Me2        v1-Ac1Me2",
 			"\nalarms in ALARM: none\n",
 			"\ndead-letter queue: 0 messages\n",
 			"\nall 2 tokens outlive the next run\n",
@@ -131,7 +131,7 @@ func TestWrite(t *testing.T) {
 		},
 		wantOK:   true,
 		verdicts: map[string]verdict{"default": verdictOK, "acme": verdictOK},
-		want:     []string{"acme         acme-client  22h00m  2h00m       1h01m            ok     succeeded 21h59m ago"},
+		want:     []string{"acme         acme-client  22h00m  2h00m       1h01m            ok     succeeded 22h00m ago"},
 	}, {
 		name:     "expiring before the next run",
 		change:   func(w *world) { w.setAcme(tokenJSON("acme-client", now.Add(-23*time.Hour), now.Add(30*time.Minute))) },
@@ -164,8 +164,8 @@ func TestWrite(t *testing.T) {
 		},
 		verdicts: map[string]verdict{"default": verdictNoToken, "acme": verdictNoToken},
 		want: []string{
-			"default      -       -    no value yet       22h01m           NO TOKEN  succeeded 59m ago  scheduler  -                -",
-			"acme         -       -    no token yet ({})  22h01m           NO TOKEN  succeeded 59m ago  scheduler  v2-Ac1Me2        v1-Ac1Me2",
+			"default      -       -    no value yet       22h01m           NO TOKEN  succeeded 1h00m ago  scheduler  -                -",
+			"acme         -       -    no token yet ({})  22h01m           NO TOKEN  succeeded 1h00m ago  scheduler  v2-Ac1Me2        v1-Ac1Me2",
 			"\n2 of 2 tokens expire before the next run: default (no value yet), acme (no token yet ({}))\n",
 		},
 	}, {
@@ -182,7 +182,7 @@ func TestWrite(t *testing.T) {
 		},
 		wantOK:   true,
 		verdicts: map[string]verdict{"default": verdictOK, "acme": verdictOK},
-		want:     []string{"acme         acme-client  1h00m  23h00m      22h56m           ok     failed 4m ago"},
+		want:     []string{"acme         acme-client  1h00m  23h00m      22h56m           ok     failed 5m ago"},
 	}, {
 		name: "native engine",
 		change: func(w *world) {
@@ -197,8 +197,8 @@ func TestWrite(t *testing.T) {
 		},
 		verdicts: map[string]verdict{"default": verdictOK, "acme": verdictExpiresFirst},
 		want: []string{
-			"default      demo-client  1h00m  23h00m      21h00m           ok             succeeded 59m ago  secretsmanager",
-			"acme         acme-client  1h00m  23h00m      30h00m           EXPIRES FIRST  succeeded 59m ago  secretsmanager",
+			"default      demo-client  1h00m  23h00m      21h00m           ok             succeeded 1h00m ago  secretsmanager",
+			"acme         acme-client  1h00m  23h00m      30h00m           EXPIRES FIRST  succeeded 1h00m ago  secretsmanager",
 		},
 	}, {
 		name: "alarms in ALARM",
@@ -355,7 +355,7 @@ func TestLastRunsBatches(t *testing.T) {
 	if !last.At.Equal(now.Add(-3*time.Minute)) || last.Succeeded != 1 || last.Failed != 1 {
 		t.Errorf("last run of %s = %+v, want 1 succeeded and 1 failed at %v", names[599], last, now.Add(-3*time.Minute))
 	}
-	if one := (row{Name: "x", Last: last, LastKnown: true}); lastRunText(one, now) != "failed+succeeded 2m ago" {
+	if one := (row{Name: "x", Last: last, LastKnown: true}); lastRunText(one, now) != "failed+succeeded 3m ago" {
 		t.Errorf("lastRunText = %q, want failed+succeeded 2m ago", lastRunText(one, now))
 	}
 	if !runs[names[0]].At.IsZero() {
