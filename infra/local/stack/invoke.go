@@ -32,6 +32,8 @@ type Result struct {
 	ClientID string `json:"client_id"`
 	// DebugID is the token response's X-Debug-Id, when a token was fetched.
 	DebugID string `json:"debug_id"`
+	// DurationMs is the run's (or the rotation step's) duration.
+	DurationMs int64 `json:"duration_ms"`
 	// Raw is the whole response body.
 	Raw json.RawMessage `json:"-"`
 }

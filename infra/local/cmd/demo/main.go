@@ -3,7 +3,9 @@
 // emulator, creates the two secrets, runs the real rotator bootstrap under
 // the Lambda Runtime Interface Emulator, invokes it twice with the
 // EventBridge Scheduler sample event (infra/events/scheduler.json), and
-// shows the stored token with its access token masked. Then it adds a fleet
+// shows the stored token with its access token masked. Then it rotates the
+// token once through Secrets Manager's rotation protocol (the second
+// engine), showing the stage table after each step. Then it adds a fleet
 // of three integrations with the integration command's code (an IMS-like
 // one, an Auth0-like one on a second token endpoint, one with credentials
 // the provider refuses), forces them all and shows each one's outcome. It
@@ -101,6 +103,9 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "OK in %v: first run stored a token (version %s, expiry %s); second run was a no-op (rotated=false, %d version, %d IMS request in all)\n",
 		time.Since(start).Round(100*time.Millisecond), first.VersionID, first.Expiry.Format(time.RFC3339), len(after), st.IMS.Requests())
+	if err := native(ctx, out, st); err != nil {
+		return err
+	}
 	return fleet(ctx, out, st)
 }
 
