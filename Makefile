@@ -7,7 +7,7 @@ STACK_NAME ?= tokenrotator
 SAMCONFIG := infra/samconfig.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate integration-add integration-remove token-env
+.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-remove token-env
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ stack-output = out=$$(aws cloudformation describe-stacks --stack-name $(STACK_NA
 
 rotate: ## force a rotation in the deployed stack: every integration, or INTEGRATION=acme alone; prints each one's outcome
 	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
+
+status: ## one screen on the deployed stack: each integration's token age, expiry, last run, versions, engine; alarms in ALARM; dead-letter queue depth. Read-only; fails when a token will not outlive its next run
+	$(GO) run ./infra/status/cmd/status -stack "$(STACK_NAME)"
 
 integration-add: ## add an integration: NAME=acme CREDENTIALS=<its credentials secret's full ARN>; tags, token secret, stale alarm, first rotation
 	@if [ -z "$(NAME)" ] || [ -z "$(CREDENTIALS)" ]; then \

@@ -81,7 +81,7 @@ func (r *report) verdictLine() string {
 	}
 	n := len(r.Rows)
 	if len(failing) > 0 {
-		return fmt.Sprintf("%d of %d tokens %s before the next run: %s", len(failing), n,
+		return fmt.Sprintf("%d of %d %s %s before the next run: %s", len(failing), n, plural(n, "token", "tokens"),
 			plural(len(failing), "expires", "expire"), strings.Join(failing, ", "))
 	}
 	line := fmt.Sprintf("all %d tokens outlive the next run", n)

@@ -258,6 +258,18 @@ func TestWrite(t *testing.T) {
 			"\nall 2 tokens outlive the next run (default, acme only judged against now: the schedule cron(0 3 * * ? *) is not a rate(...))\n",
 		},
 	}, {
+		name: "one integration, expired",
+		change: func(w *world) {
+			delete(w.secrets.secrets, "tokenrotator/integrations/acme")
+			w.secrets.secrets["tokenrotator/token"].values["v2-AbCdEf"] = tokenJSON("demo-client", now.Add(-25*time.Hour), now.Add(-5*time.Minute))
+		},
+		want: []string{"\n1 of 1 token expires before the next run: default (expired 5m ago)\n"},
+	}, {
+		name:   "one integration, fresh",
+		change: func(w *world) { delete(w.secrets.secrets, "tokenrotator/integrations/acme") },
+		wantOK: true,
+		want:   []string{"\nthe 1 token outlives the next run\n"},
+	}, {
 		name: "no dead-letter queue output, a deleted secret under the prefix",
 		change: func(w *world) {
 			w.stack.DeadLetterQueueURL = ""
