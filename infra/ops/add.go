@@ -41,7 +41,11 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 //  4. creates the token secret, value {}, tagged with the stack, the name
 //     and the credentials secret's ARN;
 //  5. puts the integration's stale alarm;
-//  6. invokes the function with {"force": true, "integration": name}.
+//  6. invokes the function with {"force": true, "integration": name};
+//  7. with the secretsmanager engine, gives the token secret Secrets
+//     Manager's rotation on the function, with the stack's schedule and
+//     window, as the stack's own token secret has (RotateSecret; its first
+//     rotation starts at once).
 //
 // Each step prints one line. A failed first rotation returns a
 // *FirstRotationError, everything else staying in place. It needs the
@@ -98,8 +102,47 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string) (Report
 	for _, one := range rep.Integrations {
 		o.say(name, "%s: token expires %s, version %s", one.Kind(), formatTime(one.Expiry), one.VersionID)
 	}
+	if err := o.enableRotation(ctx, name, tokenName); err != nil {
+		return rep, err
+	}
 	o.say(name, "added; consumers read secret %s (AWSCURRENT)", tokenName)
 	return rep, nil
+}
+
+// enableRotation gives the token secret Secrets Manager's rotation, with
+// the secretsmanager engine; with the scheduler it does nothing.
+func (o *Operator) enableRotation(ctx context.Context, name, tokenName string) error {
+	st := o.cfg.Stack
+	switch st.RotationEngine {
+	case "", EngineScheduler:
+		return nil
+	case EngineSecretsManager:
+	default:
+		return fmt.Errorf("integration %q: the stack's rotation engine %q is neither %s nor %s", name, st.RotationEngine, EngineScheduler, EngineSecretsManager)
+	}
+	if err := o.need(OutputFunctionARN, OutputNativeRules); err != nil {
+		return err
+	}
+	schedule, window, ok := strings.Cut(st.NativeRules, ";")
+	if !ok || schedule == "" || window == "" {
+		return fmt.Errorf("integration %q: stack output %s %q is not \"<schedule>;<window>\"", name, OutputNativeRules, st.NativeRules)
+	}
+	if o.cfg.Rotations == nil {
+		return fmt.Errorf("integration %q: the operator has no Secrets Manager client to turn rotation on", name)
+	}
+	_, err := o.cfg.Rotations.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
+		SecretId:          aws.String(tokenName),
+		RotationLambdaARN: aws.String(st.FunctionARN),
+		RotationRules:     &types.RotationRulesType{ScheduleExpression: aws.String(schedule), Duration: aws.String(window)},
+		// As the template's schedule: a rotation now, rather than a test of
+		// the setup whose pending version AWS does not describe.
+		RotateImmediately: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("integration %q: turning on Secrets Manager's rotation of %s: %w; it is added and has a token, make integration-add again retries", name, tokenName, err)
+	}
+	o.say(name, "Secrets Manager rotates it with %s on %s, window %s; its first rotation has started", st.FunctionARN, schedule, window)
+	return nil
 }
 
 // failureText is err's message: a function error's own words, or why the

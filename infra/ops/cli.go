@@ -170,10 +170,12 @@ func (c CLI) operator(ctx context.Context, sub string, f flags, out io.Writer) (
 	if err != nil {
 		return nil, err
 	}
+	sm := secretsmanager.NewFromConfig(cfg)
 	oc := Config{
-		Stack:   st,
-		Secrets: secretsmanager.NewFromConfig(cfg),
-		Alarms:  cloudwatch.NewFromConfig(cfg, CloudWatchOptions(cfg)),
+		Stack:     st,
+		Secrets:   sm,
+		Rotations: sm,
+		Alarms:    cloudwatch.NewFromConfig(cfg, CloudWatchOptions(cfg)),
 		Lambda:  NewLambdaClient(cfg, f.lambdaEndpoint),
 		Out:     out,
 	}

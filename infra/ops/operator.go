@@ -25,6 +25,12 @@ type SecretsAPI interface {
 	UntagResource(ctx context.Context, in *secretsmanager.UntagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
 }
 
+// RotationsAPI is the part of *secretsmanager.Client that turns on Secrets
+// Manager's rotation for an added token secret (the secretsmanager engine).
+type RotationsAPI interface {
+	RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+}
+
 // AlarmsAPI is the part of *cloudwatch.Client the operator calls.
 type AlarmsAPI interface {
 	PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAlarmInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
@@ -48,6 +54,9 @@ type Config struct {
 	Stack Stack
 	// Secrets is Secrets Manager; required by Add and Remove.
 	Secrets SecretsAPI
+	// Rotations is Secrets Manager's rotation; required by Add with the
+	// secretsmanager engine.
+	Rotations RotationsAPI
 	// Alarms is CloudWatch; required by Add and Remove.
 	Alarms AlarmsAPI
 	// Lambda invokes the function; required by Add and Rotate.

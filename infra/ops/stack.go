@@ -24,6 +24,21 @@ const (
 	// OutputTokenKMSKey is the KMS key of the token secrets; absent when
 	// they use the AWS managed key.
 	OutputTokenKMSKey = "TokenKmsKeyArn"
+	// OutputRotationEngine is what starts a rotation: EngineScheduler or
+	// EngineSecretsManager; absent on a stack deployed before there were two.
+	OutputRotationEngine = "RotationEngine"
+	// OutputFunctionARN is the rotator function's ARN, with the
+	// secretsmanager engine only.
+	OutputFunctionARN = "RotatorFunctionArn"
+	// OutputNativeRules is "<schedule expression>;<window>", with the
+	// secretsmanager engine only.
+	OutputNativeRules = "NativeRotationRules"
+)
+
+// The rotation engines, as the template's RotationEngine parameter names them.
+const (
+	EngineScheduler      = "scheduler"
+	EngineSecretsManager = "secretsmanager"
 )
 
 // Stack is what the operator knows of a deployed stack: its outputs, or
@@ -44,6 +59,12 @@ type Stack struct {
 	// TokenKMSKeyARN, if not empty, encrypts the token secrets the operator
 	// creates (output TokenKmsKeyArn); empty means the AWS managed key.
 	TokenKMSKeyARN string
+	// RotationEngine is output RotationEngine; empty means EngineScheduler.
+	RotationEngine string
+	// FunctionARN and NativeRules are outputs RotatorFunctionArn and
+	// NativeRotationRules: with EngineSecretsManager, Add gives each
+	// added token secret a rotation schedule on the function.
+	FunctionARN, NativeRules string
 }
 
 // StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
@@ -95,6 +116,9 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.SecretPrefix, OutputSecretPrefix)
 	fill(&st.AlarmTopicARN, OutputAlarmTopic)
 	fill(&st.TokenKMSKeyARN, OutputTokenKMSKey)
+	fill(&st.RotationEngine, OutputRotationEngine)
+	fill(&st.FunctionARN, OutputFunctionARN)
+	fill(&st.NativeRules, OutputNativeRules)
 	for _, out := range required {
 		if v, _ := st.output(out); v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
@@ -115,6 +139,12 @@ func (s Stack) output(out string) (string, bool) {
 		return s.AlarmTopicARN, true
 	case OutputTokenKMSKey:
 		return s.TokenKMSKeyARN, true
+	case OutputRotationEngine:
+		return s.RotationEngine, true
+	case OutputFunctionARN:
+		return s.FunctionARN, true
+	case OutputNativeRules:
+		return s.NativeRules, true
 	}
 	return "", false
 }

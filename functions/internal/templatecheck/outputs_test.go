@@ -1,0 +1,22 @@
+package templatecheck
+
+import (
+	"testing"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
+	"github.com/tokenrotator/tokenrotator/infra/status"
+)
+
+// TestToolsReadOutputsThatExist: every stack output the operator commands
+// (make integration-add, make rotate) and make status read is one the
+// template declares, so that renaming one in either place fails here.
+func TestToolsReadOutputsThatExist(t *testing.T) {
+	outputs := get(t, load(t), "Outputs").(map[string]any)
+	for _, name := range []string{ops.OutputFunctionName, ops.OutputSecretPrefix, ops.OutputAlarmTopic, ops.OutputTokenKMSKey,
+		ops.OutputRotationEngine, ops.OutputFunctionARN, ops.OutputNativeRules,
+		status.OutputTokenSecret, status.OutputDeadLetterQueue, status.OutputRotationEngine} {
+		if _, ok := outputs[name]; !ok {
+			t.Errorf("the tools read stack output %s, which template.yaml does not declare", name)
+		}
+	}
+}
