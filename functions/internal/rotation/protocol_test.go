@@ -400,9 +400,21 @@ func TestProtocolRefusals(t *testing.T) {
 		t.Errorf("createSecret without rotation enabled: %v, want the refusal", err)
 	}
 
+	calls := map[string]int{}
+	for _, op := range []string{faultproxy.DescribeSecret, faultproxy.GetSecretValue, faultproxy.PutSecretValue, faultproxy.UpdateSecretVersionStage, ""} {
+		calls[op] = n.proxy.Calls(op)
+	}
 	first, err := n.svc.Rotate(ctx, n.tokenID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The calls of one rotation of the function's own token secret, which
+	// the README's cost arithmetic uses.
+	for op, want := range map[string]int{faultproxy.DescribeSecret: 4, faultproxy.GetSecretValue: 6, faultproxy.PutSecretValue: 1,
+		faultproxy.UpdateSecretVersionStage: 2, "": 13} {
+		if got := n.proxy.Calls(op) - calls[op]; got != want {
+			t.Errorf("%q calls in one rotation = %d, want %d", op, got, want)
+		}
 	}
 	err = n.svc.Step(ctx, stray, "createSecret")
 	if err == nil || !strings.Contains(err.Error(), "has no stage for rotation") {
