@@ -53,7 +53,8 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 	start := r.cfg.Now()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.IntegrationTimeout)
 	defer cancel()
-	log := r.cfg.Logger.With("step", ev.Step, "token_secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
+	base := r.cfg.Logger.With("step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
+	log := base
 	var t target
 	defer func() {
 		if p := recover(); p != nil {
@@ -61,7 +62,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 		}
 		res.Step, res.DurationMs = ev.Step, r.cfg.Now().Sub(start).Milliseconds()
 		if err != nil {
-			log.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
+			base.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
 			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
 				Error: err.Error(), DurationMs: res.DurationMs}
 			r.stepMetrics(t, metrics.Outcome{Failed: true})
@@ -81,7 +82,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 		return Result{}, err
 	}
 	ctx = withIntegration(ctx, t.name)
-	log = log.With("integration", t.name, "token_secret_id", v.ARN)
+	log = base.With("integration", t.name)
 	res = Result{Integration: t.name, TokenSecretID: v.ARN, VersionID: ev.ClientRequestToken}
 	if t.problem != "" {
 		return res, errors.New(t.problem)
