@@ -9,16 +9,6 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
-// The rotation engines, as the screen names them.
-const (
-	// EngineScheduler is EventBridge Scheduler invoking the function on the
-	// stack's Schedule.
-	EngineScheduler = "scheduler"
-	// EngineSecretsManager is Secrets Manager's own rotation calling the
-	// function, for a token secret with rotation enabled.
-	EngineSecretsManager = "secretsmanager"
-)
-
 var rateRE = regexp.MustCompile(`^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
 
 // parseRate returns the interval of a rate(N unit) expression, and false for

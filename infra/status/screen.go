@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
 )
 
 // Print writes the screen: a heading, one row per integration, notes on
@@ -14,9 +16,11 @@ import (
 // or a secret: the report holds neither.
 func (r *report) Print(w io.Writer) {
 	st := r.Stack
-	head := fmt.Sprintf("stack %s at %s: function %s, schedule %s", st.Name, r.At.Format(time.RFC3339), st.FunctionName, orUnknown(st.Schedule))
-	if st.RotationEngine != "" {
-		head += ", engine " + st.RotationEngine
+	head := fmt.Sprintf("stack %s at %s: function %s, ", st.Name, r.At.Format(time.RFC3339), st.FunctionName)
+	if st.RotationEngine == ops.EngineSecretsManager {
+		head += "engine " + st.RotationEngine + " (each token secret's own rotation schedule)"
+	} else {
+		head += "schedule " + orUnknown(st.Schedule)
 	}
 	fmt.Fprintln(w, head)
 
@@ -113,6 +117,8 @@ func why(one row, now time.Time) string {
 		return t.NoToken
 	case verdictExpired:
 		return "expired " + short(now.Sub(t.Expiry)) + " ago"
+	case verdictNoRotation:
+		return one.Next.How
 	}
 	return fmt.Sprintf("expires in %s, next run within %s", short(t.Expiry.Sub(now)), short(one.Next.By.Sub(now)))
 }

@@ -20,9 +20,6 @@ const (
 	// OutputDeadLetterQueue is the URL of the queue that failed runs land
 	// in once their retries are spent.
 	OutputDeadLetterQueue = "DeadLetterQueueUrl"
-	// OutputRotationEngine says what starts the runs, scheduler or
-	// secretsmanager; stacks from before it have no such output.
-	OutputRotationEngine = "RotationEngine"
 	// ParameterSchedule is the EventBridge Scheduler expression of the runs,
 	// such as rate(23 hours).
 	ParameterSchedule = "Schedule"
@@ -33,8 +30,9 @@ const (
 // and a few more outputs and parameters, read by Resolve or given as flags.
 type Stack struct {
 	// Stack holds the name (required), FunctionName (required: the metrics'
-	// FunctionName dimension) and SecretPrefix (required: where the added
-	// integrations' token secrets are); its other fields are not used.
+	// FunctionName dimension), SecretPrefix (required: where the added
+	// integrations' token secrets are) and RotationEngine (empty means
+	// ops.EngineScheduler); its other fields are not used.
 	ops.Stack
 	// TokenSecretID is the stack's own token secret (output TokenSecretArn).
 	// Required.
@@ -46,10 +44,6 @@ type Stack struct {
 	// or other than rate(...) means the next scheduled run is unknown, and
 	// only expired tokens fail the check.
 	Schedule string
-	// RotationEngine is the output RotationEngine, shown in the heading;
-	// empty means the stack has none. Each integration's engine is read
-	// from its token secret.
-	RotationEngine string
 	// AlarmNames are the names of the stack's own alarms, those of the
 	// template. Resolve lists them when it reads the stack from
 	// CloudFormation; nil means none. The added integrations' stale alarms
@@ -124,7 +118,7 @@ func fillFrom(st *Stack, s cfntypes.Stack) {
 	}
 	fill(&st.TokenSecretID, outputs[OutputTokenSecret])
 	fill(&st.DeadLetterQueueURL, outputs[OutputDeadLetterQueue])
-	fill(&st.RotationEngine, outputs[OutputRotationEngine])
+	fill(&st.Stack.RotationEngine, outputs[ops.OutputRotationEngine])
 	for _, p := range s.Parameters {
 		if aws.ToString(p.ParameterKey) == ParameterSchedule {
 			fill(&st.Schedule, aws.ToString(p.ParameterValue))

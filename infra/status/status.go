@@ -96,7 +96,7 @@ func read(ctx context.Context, cfg Config) (*report, error) {
 		}
 	}
 	for i := range r.Rows {
-		r.Rows[i].judge(runs, cfg.Metrics != nil && r.MetricsErr == nil, cfg.Stack.Schedule, r.At)
+		r.Rows[i].judge(runs, cfg.Metrics != nil && r.MetricsErr == nil, cfg.Stack.RotationEngine, cfg.Stack.Schedule, r.At)
 	}
 
 	if cfg.Alarms != nil {
@@ -242,8 +242,9 @@ type row struct {
 	// Last is its last run seen in the metrics, if LastKnown.
 	Last      lastRun
 	LastKnown bool
-	// Next bounds its next run.
-	Next nextRun
+	// Next bounds its next run; NoRun says none will come.
+	Next  nextRun
+	NoRun bool
 	// Verdict is the check's outcome.
 	Verdict verdict
 }
@@ -264,20 +265,30 @@ const (
 	verdictNoToken verdict = "NO TOKEN"
 	// verdictUnreadable: the secret could not be read.
 	verdictUnreadable verdict = "UNREADABLE"
+	// verdictNoRotation: nothing will rotate the token: the stack's engine
+	// is secretsmanager and its secret's rotation is off.
+	verdictNoRotation verdict = "NO ROTATION"
 )
 
 // OK reports whether the row passes the check.
 func (r row) OK() bool { return r.Verdict == verdictOK }
 
 // judge works out the row's next run and verdict. metricsRead says runs
-// holds the metrics' answer (a missing name then means no run seen).
-func (row *row) judge(runs map[string]lastRun, metricsRead bool, schedule string, now time.Time) {
+// holds the metrics' answer (a missing name then means no run seen);
+// stackEngine is the stack's RotationEngine output.
+func (row *row) judge(runs map[string]lastRun, metricsRead bool, stackEngine, schedule string, now time.Time) {
 	if metricsRead {
 		row.Last, row.LastKnown = runs[row.Name], true
 	}
-	if row.Token.Engine == EngineSecretsManager {
+	switch {
+	case row.Token.Engine == ops.EngineSecretsManager:
 		row.Next = row.Token.Next
-	} else {
+	case stackEngine == ops.EngineSecretsManager:
+		// The stack has no schedule, and this secret no rotation.
+		row.Token.Engine = "none"
+		row.Next = nextRun{How: "its secret's rotation is off, and the stack's engine is " + ops.EngineSecretsManager}
+		row.NoRun = true
+	default:
 		row.Next = schedulerNext(schedule, row.Last.end(), now)
 	}
 	t := row.Token
@@ -288,6 +299,8 @@ func (row *row) judge(runs map[string]lastRun, metricsRead bool, schedule string
 		row.Verdict = verdictNoToken
 	case !t.Expiry.After(now):
 		row.Verdict = verdictExpired
+	case row.NoRun:
+		row.Verdict = verdictNoRotation
 	case !row.Next.By.IsZero() && !t.Expiry.After(row.Next.By):
 		row.Verdict = verdictExpiresFirst
 	default:

@@ -201,6 +201,22 @@ func TestWrite(t *testing.T) {
 			"acme         acme-client  1h00m  23h00m      30h00m           EXPIRES FIRST  succeeded 1h00m ago  secretsmanager",
 		},
 	}, {
+		name: "a secretsmanager stack, one secret without rotation",
+		change: func(w *world) {
+			w.stack.RotationEngine = ops.EngineSecretsManager
+			w.secrets.secrets["tokenrotator/token"].rotation = &secretsmanager.DescribeSecretOutput{
+				RotationEnabled: aws.Bool(true), NextRotationDate: aws.Time(now.Add(20 * time.Hour)),
+			}
+		},
+		verdicts: map[string]verdict{"default": verdictOK, "acme": verdictNoRotation},
+		want: []string{
+			"stack tokenrotator at 2026-11-29T12:00:00Z: function tokenrotator-RotatorFunction-x1, engine secretsmanager (each token secret's own rotation schedule)\n",
+			"default      demo-client  1h00m  23h00m      20h00m           ok           succeeded 1h00m ago  secretsmanager",
+			"acme         acme-client  1h00m  23h00m      unknown          NO ROTATION  succeeded 1h00m ago  none ",
+			"\n1 of 2 tokens expires before the next run: acme (its secret's rotation is off, and the stack's engine is secretsmanager)\n",
+		},
+		notWant: []string{"schedule rate"},
+	}, {
 		name: "alarms in ALARM",
 		change: func(w *world) {
 			w.alarms.alarms = []cwtypes.MetricAlarm{

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
 )
 
 // SecretsAPI is the part of *secretsmanager.Client the screen calls.
@@ -28,10 +30,10 @@ type tokenState struct {
 	// Current and Previous are the AWSCURRENT and AWSPREVIOUS version ids;
 	// empty when there is none.
 	Current, Previous string
-	// Engine is EngineSecretsManager when the secret has rotation enabled,
-	// else EngineScheduler.
+	// Engine is ops.EngineSecretsManager when the secret has rotation
+	// enabled, else ops.EngineScheduler.
 	Engine string
-	// Next bounds the next rotation, for EngineSecretsManager.
+	// Next bounds the next rotation, for ops.EngineSecretsManager.
 	Next nextRun
 	// HasToken says the current value is a token: a non-empty access_token
 	// and an RFC 3339 expiry.
@@ -51,10 +53,10 @@ func readToken(ctx context.Context, sm SecretsAPI, id string, now time.Time) tok
 	if err != nil {
 		return tokenState{Err: fmt.Errorf("describing token secret %s: %w", id, err)}
 	}
-	ts := tokenState{Engine: EngineScheduler}
+	ts := tokenState{Engine: ops.EngineScheduler}
 	ts.Current, ts.Previous = stageIDs(d.VersionIdsToStages)
 	if aws.ToBool(d.RotationEnabled) {
-		ts.Engine = EngineSecretsManager
+		ts.Engine = ops.EngineSecretsManager
 		ts.Next = rotationNext(d.NextRotationDate, d.LastRotatedDate, d.RotationRules, now)
 	}
 	if ts.Current == "" {
