@@ -176,8 +176,8 @@ func (c CLI) operator(ctx context.Context, sub string, f flags, out io.Writer) (
 		Secrets:   sm,
 		Rotations: sm,
 		Alarms:    cloudwatch.NewFromConfig(cfg, CloudWatchOptions(cfg)),
-		Lambda:  NewLambdaClient(cfg, f.lambdaEndpoint),
-		Out:     out,
+		Lambda:    NewLambdaClient(cfg, f.lambdaEndpoint),
+		Out:       out,
 	}
 	if f.lambdaEndpoint != "" {
 		oc.InvokeName = EmulatorFunctionName

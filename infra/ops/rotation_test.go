@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-type recordingRotations struct{ calls []*secretsmanager.RotateSecretInput }
+type recordingRotations struct {
+	calls []*secretsmanager.RotateSecretInput
+}
 
 func (r *recordingRotations) RotateSecret(_ context.Context, in *secretsmanager.RotateSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
 	r.calls = append(r.calls, in)

@@ -51,6 +51,10 @@ const (
 	TokenRequestLatency = "TokenRequestLatency"
 	// IntegrationsFailed, on a run line, counts the failed integrations.
 	IntegrationsFailed = "IntegrationsFailed"
+	// TokenRequestRetries is how many times a token request was retried
+	// (attempts less one), sent whenever a token was requested, rotated or
+	// failed; on a run line, the sum over its integrations.
+	TokenRequestRetries = "TokenRequestRetries"
 )
 
 // CloudWatch units of the metrics above.
@@ -89,6 +93,10 @@ type Outcome struct {
 	// when the token was requested elsewhere (the rotation protocol's
 	// createSecret records it with TokenRequest), and then not sent.
 	TokenRequest time.Duration
+	// Attempts is how many token requests were sent, retries included;
+	// zero when none was (the stored token was fresh, or the run failed
+	// before asking). TokenRequestRetries is Attempts less one.
+	Attempts int
 }
 
 // Summary is what one run did for all its integrations.
@@ -101,23 +109,31 @@ type Summary struct {
 	MinTTL time.Duration
 	// MaxTokenRequest is the longest token request; ignored when Rotated is 0.
 	MaxTokenRequest time.Duration
+	// Attempts counts the token requests sent for all integrations, and
+	// Requested the integrations that sent any: TokenRequestRetries is
+	// Attempts less Requested, sent when Requested is not 0.
+	Attempts, Requested int
 }
 
 // Integration records one integration's outcome, with dimensions
 // FunctionName and Integration.
 func (e Emitter) Integration(name string, o Outcome) {
 	values, units := outcome(!o.Failed, o.Rotated, o.TTL, o.TokenRequest)
+	if o.Attempts > 0 {
+		values[TokenRequestRetries] = o.Attempts - 1
+		units = append(units, metric{TokenRequestRetries, UnitCount})
+	}
 	values[DimensionIntegration] = name
 	e.write(values, units, DimensionIntegration)
 }
 
-// TokenRequest records the latency of a token request on its own, with
-// dimensions FunctionName and Integration: the rotation protocol's
-// createSecret requests the token, and the outcome (Integration) comes with
-// finishSecret, steps later.
-func (e Emitter) TokenRequest(name string, d time.Duration) {
-	e.write(map[string]any{TokenRequestLatency: float64(d.Microseconds()) / 1000, DimensionIntegration: name},
-		[]metric{{TokenRequestLatency, UnitMilliseconds}}, DimensionIntegration)
+// TokenRequest records a token request on its own, its latency and its
+// retries (attempts less one), with dimensions FunctionName and
+// Integration: the rotation protocol's createSecret requests the token, and
+// the outcome (Integration) comes with finishSecret, steps later.
+func (e Emitter) TokenRequest(name string, d time.Duration, attempts int) {
+	e.write(map[string]any{TokenRequestLatency: float64(d.Microseconds()) / 1000, TokenRequestRetries: max(attempts-1, 0), DimensionIntegration: name},
+		[]metric{{TokenRequestLatency, UnitMilliseconds}, {TokenRequestRetries, UnitCount}}, DimensionIntegration)
 }
 
 // Run records a run, with dimension FunctionName: a success when no
@@ -137,6 +153,10 @@ func (e Emitter) Run(s Summary) {
 	}
 	values[IntegrationsFailed] = s.Failed
 	units = append(units, metric{IntegrationsFailed, UnitCount})
+	if s.Requested > 0 {
+		values[TokenRequestRetries] = max(s.Attempts-s.Requested, 0)
+		units = append(units, metric{TokenRequestRetries, UnitCount})
+	}
 	e.write(values, units)
 }
 

@@ -103,6 +103,15 @@ func TestEmitter(t *testing.T) {
 				TokenRequestLatency: 2000.0, IntegrationsFailed: 2.0},
 			wantAbsent: []string{"Rotated"},
 		},
+		{
+			name: "retries summed over the integrations that requested a token",
+			emit: func(e Emitter) {
+				e.Run(Summary{Integrations: 5, Rotated: 2, Failed: 1, MinTTL: time.Hour, MaxTokenRequest: time.Second, Attempts: 6, Requested: 3})
+			},
+			wantMetrics: []metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds},
+				{TokenRequestLatency, UnitMilliseconds}, {IntegrationsFailed, UnitCount}, {TokenRequestRetries, UnitCount}},
+			wantValues: map[string]any{TokenRequestRetries: 3.0, IntegrationsFailed: 1.0},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +184,22 @@ func TestEmitterIgnoresWriteErrors(t *testing.T) {
 	}
 }
 
+func TestEmitterTokenRequest(t *testing.T) {
+	var buf bytes.Buffer
+	Emitter{W: &buf, FunctionName: "fn", Now: func() time.Time { return fixed }}.TokenRequest("acme", 250*time.Millisecond, 2)
+	line, flat := decode(t, &buf)
+	cwm := line.AWS.CloudWatchMetrics[0]
+	if want := [][]string{{DimensionFunctionName, DimensionIntegration}}; !reflect.DeepEqual(cwm.Dimensions, want) {
+		t.Errorf("Dimensions = %v, want %v", cwm.Dimensions, want)
+	}
+	if want := []metric{{TokenRequestLatency, UnitMilliseconds}, {TokenRequestRetries, UnitCount}}; !reflect.DeepEqual(cwm.Metrics, want) {
+		t.Errorf("Metrics = %v, want %v: no outcome before finishSecret", cwm.Metrics, want)
+	}
+	if flat[TokenRequestLatency] != 250.0 || flat[TokenRequestRetries] != 1.0 {
+		t.Errorf("values = %v, %v; want 250 ms and 1 retry", flat[TokenRequestLatency], flat[TokenRequestRetries])
+	}
+}
+
 func TestEmitterIntegration(t *testing.T) {
 	for name, tc := range map[string]struct {
 		o           Outcome
@@ -187,6 +212,16 @@ func TestEmitterIntegration(t *testing.T) {
 		"failed": {Outcome{Failed: true, TTL: time.Hour},
 			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}},
 			map[string]any{RotationSucceeded: 0.0, RotationFailed: 1.0}},
+		"rotated after two retries": {Outcome{Rotated: true, TTL: time.Hour, TokenRequest: time.Second, Attempts: 3},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds}, {TokenRequestLatency, UnitMilliseconds},
+				{TokenRequestRetries, UnitCount}},
+			map[string]any{TokenRequestRetries: 2.0}},
+		"failed after four attempts": {Outcome{Failed: true, Attempts: 4},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenRequestRetries, UnitCount}},
+			map[string]any{RotationFailed: 1.0, TokenRequestRetries: 3.0}},
+		"rotated, the token requested by an earlier step": {Outcome{Rotated: true, TTL: time.Hour},
+			[]metric{{RotationSucceeded, UnitCount}, {RotationFailed, UnitCount}, {TokenSecondsToExpiry, UnitSeconds}},
+			map[string]any{RotationSucceeded: 1.0}},
 	} {
 		var buf bytes.Buffer
 		Emitter{W: &buf, FunctionName: "fn", Now: func() time.Time { return fixed }}.Integration("acme", tc.o)

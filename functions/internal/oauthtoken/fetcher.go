@@ -125,6 +125,7 @@ func (f *Fetcher) Fetch(ctx context.Context, creds Credentials) (Token, error) {
 		}
 		tok, err := f.attempt(ctx, creds, budget)
 		if err == nil {
+			tok.Attempts = n
 			return tok, nil
 		}
 		err.Attempts = n

@@ -144,9 +144,16 @@ func TestFetchRetriesWhatIsWorthRetrying(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, Config{}, tt.answers...)
-			_, err := h.f.Fetch(context.Background(), goodCreds)
+			tok, err := h.f.Fetch(context.Background(), goodCreds)
 			if got := h.ep.calls.Load(); got != tt.wantCalls {
 				t.Errorf("requests = %d, want %d", got, tt.wantCalls)
+			}
+			var e *Error
+			switch {
+			case err == nil && tok.Attempts != int(tt.wantCalls):
+				t.Errorf("Token.Attempts = %d, want %d", tok.Attempts, tt.wantCalls)
+			case errors.As(err, &e) && e.Attempts != int(tt.wantCalls):
+				t.Errorf("Error.Attempts = %d, want %d", e.Attempts, tt.wantCalls)
 			}
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("Fetch() error = %v, want nil", err)

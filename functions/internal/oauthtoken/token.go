@@ -20,6 +20,8 @@ type Token struct {
 	// LifetimeFrom says where the lifetime came from: FromExpiresIn,
 	// FromJWT or FromSetting.
 	LifetimeFrom string
+	// Attempts is how many requests it took, retries included.
+	Attempts int
 }
 
 // String implements fmt.Stringer without the access token.

@@ -243,9 +243,10 @@ func (r *Rotator) summarize(targets []target, results []Result, errs []error, li
 // outcomeOf is one integration's metrics.
 func outcomeOf(res Result, err error, now time.Time) metrics.Outcome {
 	if err != nil {
-		return metrics.Outcome{Failed: true}
+		return metrics.Outcome{Failed: true, Attempts: res.TokenRequestAttempts}
 	}
-	return metrics.Outcome{Rotated: res.Rotated, TTL: res.Expiry.Sub(now), TokenRequest: time.Duration(res.TokenRequestMs) * time.Millisecond}
+	return metrics.Outcome{Rotated: res.Rotated, TTL: res.Expiry.Sub(now), TokenRequest: time.Duration(res.TokenRequestMs) * time.Millisecond,
+		Attempts: res.TokenRequestAttempts}
 }
 
 // summaryOf is the run's metrics. A run that could not list the added
@@ -257,6 +258,10 @@ func summaryOf(res Result, listErr error, now time.Time) metrics.Summary {
 		s.Failed++
 	}
 	for _, one := range res.Integrations {
+		if one.TokenRequestAttempts > 0 {
+			s.Attempts += one.TokenRequestAttempts
+			s.Requested++
+		}
 		if one.Error != "" {
 			continue
 		}

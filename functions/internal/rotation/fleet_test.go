@@ -138,7 +138,7 @@ func (m *recordingMetrics) Integration(name string, o metrics.Outcome) {
 	}
 	m.integrations[name] = o
 }
-func (m *recordingMetrics) TokenRequest(string, time.Duration) {}
+func (m *recordingMetrics) TokenRequest(string, time.Duration, int) {}
 func (m *recordingMetrics) Run(s metrics.Summary) {
 	m.mu.Lock()
 	m.runs = append(m.runs, s)

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
 	"github.com/tokenrotator/tokenrotator/functions/internal/event"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
+	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 )
 
@@ -64,8 +65,8 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 		if err != nil {
 			base.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
 			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
-				Error: err.Error(), DurationMs: res.DurationMs}
-			r.stepMetrics(t, metrics.Outcome{Failed: true})
+				Error: err.Error(), TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: res.DurationMs}
+			r.stepMetrics(t, metrics.Outcome{Failed: true, Attempts: res.TokenRequestAttempts})
 		}
 	}()
 	if r.cfg.Versions == nil {
@@ -207,10 +208,15 @@ func (r *Rotator) createSecret(ctx context.Context, t target, v secretstore.Vers
 	tok, err := r.cfg.Fetchers(p).Fetch(ctx, creds.Credentials)
 	res.TokenRequestMs = r.cfg.Now().Sub(fetchStart).Milliseconds()
 	if err != nil {
+		var oe *oauthtoken.Error
+		if errors.As(err, &oe) {
+			res.TokenRequestAttempts = oe.Attempts
+		}
 		return res, fmt.Errorf("createSecret: fetching a token from %s for client %q: %w", p.TokenURL, creds.ClientID, err)
 	}
+	res.TokenRequestAttempts = tok.Attempts
 	if r.cfg.Metrics != nil {
-		r.cfg.Metrics.TokenRequest(t.name, r.cfg.Now().Sub(fetchStart))
+		r.cfg.Metrics.TokenRequest(t.name, r.cfg.Now().Sub(fetchStart), tok.Attempts)
 	}
 	log.InfoContext(ctx, "token fetched", "client_id", creds.ClientID, "debug_id", tok.DebugID, "expiry", tok.Expiry,
 		"lifetime_from", tok.LifetimeFrom, "token_request_ms", res.TokenRequestMs)
@@ -356,7 +362,11 @@ func (r *Rotator) stepMetrics(t target, o metrics.Outcome) {
 	}
 	switch {
 	case o.Failed:
-		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Failed: 1})
+		s := metrics.Summary{Integrations: 1, Failed: 1, Attempts: o.Attempts}
+		if o.Attempts > 0 {
+			s.Requested = 1
+		}
+		r.cfg.Metrics.Run(s)
 	case t.exactRefreshAge: // the function's own integration
 		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Rotated: 1, MinTTL: o.TTL})
 	}

@@ -61,7 +61,7 @@ func (l *lines) Integration(name string, o metrics.Outcome) {
 func (l *lines) Run(s metrics.Summary) {
 	l.add(fmt.Sprintf("run %s", map[bool]string{true: "failed", false: "ok"}[s.Failed > 0]))
 }
-func (l *lines) TokenRequest(name string, _ time.Duration) { l.add("latency " + name) }
+func (l *lines) TokenRequest(name string, _ time.Duration, _ int) { l.add("latency " + name) }
 func (l *lines) take() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

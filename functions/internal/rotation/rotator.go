@@ -55,7 +55,7 @@ type Metrics interface {
 	Run(s metrics.Summary)
 	// TokenRequest records the latency of a token request made by the
 	// rotation protocol's createSecret, whose outcome comes steps later.
-	TokenRequest(name string, d time.Duration)
+	TokenRequest(name string, d time.Duration, attempts int)
 }
 
 // Defaults for the zero values of Config.
@@ -167,6 +167,9 @@ type Result struct {
 	DebugID string `json:"debug_id,omitempty"`
 	// TokenRequestMs is the time spent fetching the token, retries included.
 	TokenRequestMs int64 `json:"token_request_ms,omitempty"`
+	// TokenRequestAttempts is how many token requests were sent, retries
+	// included; 0 when none was.
+	TokenRequestAttempts int `json:"token_request_attempts,omitempty"`
 	// DurationMs is the whole run.
 	DurationMs int64 `json:"duration_ms"`
 	// CustomResource is the status reported to CloudFormation, for
@@ -204,7 +207,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 	fail := func(err error, attrs ...any) (Result, error) {
 		log.ErrorContext(ctx, "rotation failed, nothing written", append(attrs, "error", err.Error(), "duration_ms", r.cfg.Now().Sub(start).Milliseconds())...)
 		return Result{Integration: t.name, TokenSecretID: t.tokenSecretID, ClientID: res.ClientID, Error: err.Error(),
-			DurationMs: r.cfg.Now().Sub(start).Milliseconds()}, err
+			TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: r.cfg.Now().Sub(start).Milliseconds()}, err
 	}
 	if t.problem != "" {
 		return fail(errors.New(t.problem))
@@ -245,11 +248,12 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		var oe *oauthtoken.Error
 		debugID := ""
 		if errors.As(err, &oe) {
-			debugID = oe.DebugID
+			debugID, res.TokenRequestAttempts = oe.DebugID, oe.Attempts
 		}
 		return fail(fmt.Errorf("fetching a token from %s for client %q: %w", p.TokenURL, creds.ClientID, err),
 			"reason", d.Reason, "debug_id", debugID, "token_request_ms", res.TokenRequestMs)
 	}
+	res.TokenRequestAttempts = tok.Attempts
 	log.InfoContext(ctx, "token fetched", "reason", d.Reason, "client_id", creds.ClientID, "debug_id", tok.DebugID,
 		"expiry", tok.Expiry, "lifetime_from", tok.LifetimeFrom, "token_request_ms", res.TokenRequestMs)
 

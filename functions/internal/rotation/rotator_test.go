@@ -60,8 +60,8 @@ func (f *fakeFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken
 // countingMetrics counts the run lines by outcome, and the integration lines.
 type countingMetrics struct{ ok, failed, integrations int }
 
-func (m *countingMetrics) Integration(string, metrics.Outcome) { m.integrations++ }
-func (m *countingMetrics) TokenRequest(string, time.Duration)  {}
+func (m *countingMetrics) Integration(string, metrics.Outcome)     { m.integrations++ }
+func (m *countingMetrics) TokenRequest(string, time.Duration, int) {}
 func (m *countingMetrics) Run(s metrics.Summary) {
 	if s.Failed > 0 {
 		m.failed++

@@ -7,16 +7,19 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
-// TestToolsReadOutputsThatExist: every stack output the operator commands
-// (make integration-add, make rotate) and make status read is one the
-// template declares, so that renaming one in either place fails here.
+// TestToolsReadOutputsThatExist: every stack output (and parameter) the
+// operator commands (make integration-add, make rotate) and make status read
+// is one the template declares, so that renaming one in either place fails here.
 func TestToolsReadOutputsThatExist(t *testing.T) {
 	outputs := get(t, load(t), "Outputs").(map[string]any)
 	for _, name := range []string{ops.OutputFunctionName, ops.OutputSecretPrefix, ops.OutputAlarmTopic, ops.OutputTokenKMSKey,
 		ops.OutputRotationEngine, ops.OutputFunctionARN, ops.OutputNativeRules,
-		status.OutputTokenSecret, status.OutputDeadLetterQueue, status.OutputRotationEngine} {
+		status.OutputTokenSecret, status.OutputDeadLetterQueue} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("the tools read stack output %s, which template.yaml does not declare", name)
 		}
+	}
+	if _, ok := get(t, load(t), "Parameters").(map[string]any)[status.ParameterSchedule]; !ok {
+		t.Errorf("make status reads stack parameter %s, which template.yaml does not declare", status.ParameterSchedule)
 	}
 }
