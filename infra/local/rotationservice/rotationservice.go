@@ -39,6 +39,7 @@ var Steps = []string{"createSecret", "setSecret", "testSecret", "finishSecret"}
 type SecretsAPI interface {
 	RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	CancelRotateSecret(ctx context.Context, in *secretsmanager.CancelRotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CancelRotateSecretOutput, error)
 }
 
 // Service is Secrets Manager's rotation service in front of one function.
@@ -105,6 +106,15 @@ func (s *Service) Begin(ctx context.Context, secretID string) (Rotation, error) 
 	}
 	rot.SecretARN = aws.ToString(out.ARN)
 	return rot, nil
+}
+
+// Disable turns rotation off for secretID (CancelRotateSecret), as
+// switching a stack back to the scheduler engine does.
+func (s *Service) Disable(ctx context.Context, secretID string) error {
+	if _, err := s.SM.CancelRotateSecret(ctx, &secretsmanager.CancelRotateSecretInput{SecretId: aws.String(secretID)}); err != nil {
+		return fmt.Errorf("turning rotation off for %q: %w", secretID, err)
+	}
+	return nil
 }
 
 // Step invokes one step of rot.

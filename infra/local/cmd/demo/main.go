@@ -9,6 +9,8 @@
 // of three integrations with the integration command's code (an IMS-like
 // one, an Auth0-like one on a second token endpoint, one with credentials
 // the provider refuses), forces them all and shows each one's outcome. It
+// ends with make status's screen, before and after removing the failing
+// integration. It
 // stops everything it started on success, on failure and on Ctrl-C.
 //
 //	go run ./infra/local/cmd/demo
@@ -34,9 +36,10 @@ const event = "scheduler.json"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout)
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
 	if err != nil {
-		if ctx.Err() != nil {
+		if interrupted {
 			fmt.Fprintln(os.Stderr, "demo: interrupted; everything it started is stopped")
 		} else {
 			fmt.Fprintln(os.Stderr, "demo failed:", err)
@@ -106,7 +109,10 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	if err := native(ctx, out, st); err != nil {
 		return err
 	}
-	return fleet(ctx, out, st)
+	if err := fleet(ctx, out, st); err != nil {
+		return err
+	}
+	return status(ctx, out, st)
 }
 
 func showToken(ctx context.Context, out io.Writer, st *stack.Stack) error {

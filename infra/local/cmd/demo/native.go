@@ -64,5 +64,11 @@ func native(ctx context.Context, out io.Writer, st *stack.Stack) error {
 	}
 	fmt.Fprintf(out, "OK in %v: native rotation finished; consumers now read version %s (token %s, expiry %s); the version before is AWSPREVIOUS\n",
 		time.Since(start).Round(10*time.Millisecond), after.VersionID, stack.Mask(after.AccessToken), after.Expiry.Format(time.RFC3339))
+	// The local stack stands for a scheduler-engine stack, which the rest
+	// of the demo (and make status) assumes.
+	if err := svc.Disable(ctx, stack.TokenSecretID); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "==> rotation turned off again for the rest of the demo (CancelRotateSecret), as switching back to the scheduler engine does")
 	return nil
 }
