@@ -28,6 +28,11 @@
 //     enginegap_test.go);
 //   - the stale-token and failed-rotation alarms watch the metrics package
 //     metrics writes;
+//   - the dashboard graphs only metrics the function writes, with the
+//     dimension sets it writes them with, per integration through SEARCH;
+//     its AWS metrics are the stack's queue and function; its alarm widget
+//     lists exactly each engine's alarms; its time-left line sits at the
+//     stale alarms' 24 hours (dashboard_test.go);
 //   - cfn-lint finds nothing.
 //
 // It sits under functions/internal because it imports the packages that
