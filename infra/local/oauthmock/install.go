@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/local/npmcache"
 )
 
 // Package and Version are what Start installs from npm. 8.2.3 is the last
@@ -38,7 +37,7 @@ const InstallHint = "install Node.js 20 (" + MinNodeVersion + " or later) and np
 var ErrUnavailable = errors.New("node or npm unavailable")
 
 // installTimeout bounds one npm install.
-const installTimeout = 5 * time.Minute
+const installTimeout = npmcache.InstallTimeout
 
 //go:embed launch.mjs
 var launcher []byte
@@ -80,86 +79,18 @@ func atLeast(version, min string) bool {
 	return ok && (vMajor > mMajor || vMajor == mMajor && vMinor >= mMinor)
 }
 
-// defaultCacheDir is os.UserCacheDir()/tokenrotator/npm, or the same under
-// the temporary directory when there is no user cache directory.
-func defaultCacheDir() string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "tokenrotator", "npm")
-}
+// defaultCacheDir is os.UserCacheDir()/tokenrotator/npm (npmcache.DefaultDir).
+func defaultCacheDir() string { return npmcache.DefaultDir() }
 
-// install makes sure Package@Version is installed under cacheDir and
-// returns the path of the launcher next to it. A progress line goes to
-// progress, which may be nil, when npm has to run.
+// install makes sure Package@Version is installed under cacheDir (see
+// npmcache) and returns the path of the launcher next to it. A progress
+// line goes to progress, which may be nil, when npm has to run.
 func install(ctx context.Context, npm, cacheDir string, progress io.Writer) (string, error) {
-	dir := filepath.Join(cacheDir, Package+"@"+Version)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := npmInstall(ctx, npm, cacheDir, dir, progress); err != nil {
-			return "", err
-		}
-	}
-	if err := checkInstalled(dir); err != nil {
+	dir, err := npmcache.Package{Name: Package, Version: Version}.Install(ctx, npm, cacheDir, progress)
+	if err != nil {
 		return "", err
 	}
 	return writeLauncher(dir)
-}
-
-// npmInstall runs npm install into a temporary sibling of dir and renames
-// it to dir when complete. If another process got there first, its
-// installation stays and this one is dropped.
-func npmInstall(ctx context.Context, npm, cacheDir, dir string, progress io.Writer) error {
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return fmt.Errorf("making the npm cache directory: %w", err)
-	}
-	tmp, err := os.MkdirTemp(cacheDir, "."+Package+"@"+Version+"-partial-")
-	if err != nil {
-		return fmt.Errorf("making a directory to install %s in: %w", Package, err)
-	}
-	defer os.RemoveAll(tmp)
-
-	say(progress, fmt.Sprintf("installing %s@%s with npm into %s (once; it can take a minute)", Package, Version, dir))
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, installTimeout)
-	defer cancel()
-	args := []string{"install", "--prefix", tmp, "--no-audit", "--no-fund", Package + "@" + Version}
-	cmd := exec.CommandContext(ctx, npm, args...)
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// npm may start children: stop the whole group when ctx ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("npm %s: %w: %s", strings.Join(args, " "), err, tail(out.Bytes(), 2000))
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(dir); statErr == nil {
-			return nil // another process installed it meanwhile
-		}
-		return fmt.Errorf("moving the installation into place: %w", err)
-	}
-	say(progress, fmt.Sprintf("installed %s@%s in %s", Package, Version, time.Since(start).Round(100*time.Millisecond)))
-	return nil
-}
-
-// checkInstalled checks that dir holds Package at Version.
-func checkInstalled(dir string) error {
-	manifest := filepath.Join(dir, "node_modules", Package, "package.json")
-	b, err := os.ReadFile(manifest)
-	if err != nil {
-		return fmt.Errorf("%s is not a complete installation of %s@%s (remove it to reinstall): %w", dir, Package, Version, err)
-	}
-	var pkg struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(b, &pkg); err != nil || pkg.Version != Version {
-		return fmt.Errorf("%s holds %s version %q, want %s (remove it to reinstall)", dir, Package, pkg.Version, Version)
-	}
-	return nil
 }
 
 // writeLauncher writes launch.mjs into dir, under a name that changes with
