@@ -55,6 +55,11 @@ const (
 	writeToken
 	// listIntegrations is a fleet run's listing of the added integrations.
 	listIntegrations
+	// The rotation protocol's calls on the rotated secret (area "rotation protocol").
+	describeSecret
+	readPending
+	writePending
+	moveStage
 )
 
 func (c call) String() string {
@@ -67,6 +72,14 @@ func (c call) String() string {
 		return "the write after the fetch (PutSecretValue)"
 	case listIntegrations:
 		return "the listing of the added integrations (ListSecrets)"
+	case describeSecret:
+		return "the token secret's DescribeSecret"
+	case readPending:
+		return "the pending version's read (GetSecretValue)"
+	case writePending:
+		return "the pending write (PutSecretValue)"
+	case moveStage:
+		return "the move of AWSCURRENT (UpdateSecretVersionStage)"
 	}
 	return fmt.Sprintf("call(%d)", int(c))
 }
@@ -138,6 +151,9 @@ type matrixCase struct {
 	// fleet, if set, runs the function's own integration and added ones,
 	// and aims the faults above at one of them (see fleet).
 	fleet *fleet
+	// native, if set, drives Secrets Manager's rotation protocol instead of
+	// delivering the event: want then has one outcome per act (see protocol).
+	native *protocol
 
 	// gap, if set, says which invariant the production code breaks in this
 	// case, and how. The case then passes only while the gap is there, so
@@ -153,12 +169,21 @@ func (c matrixCase) payload() string {
 	return c.event
 }
 
-// times returns how many deliveries the case makes.
-func (c matrixCase) times() int { return max(c.deliveries, 1) }
+// times returns how many deliveries the case makes; for a native case,
+// how many acts.
+func (c matrixCase) times() int {
+	if c.native != nil {
+		return len(c.native.acts)
+	}
+	return max(c.deliveries, 1)
+}
 
 // injected describes the case's faults and setup for the table.
 func (c matrixCase) injected() string {
 	var parts []string
+	if c.native != nil {
+		parts = append(parts, c.native.describe()...)
+	}
 	if c.fleet != nil {
 		parts = append(parts, c.fleet.describe()...)
 	}
@@ -178,7 +203,7 @@ func (c matrixCase) injected() string {
 	if c.event != "" {
 		parts = append(parts, "event "+c.event)
 	}
-	if c.times() > 1 {
+	if c.times() > 1 && c.native == nil {
 		parts = append(parts, fmt.Sprintf("the same Scheduler event delivered %d times", c.times()))
 	}
 	if c.providerNote != "" {
@@ -205,17 +230,23 @@ func (c matrixCase) injected() string {
 		parts = append(parts, "TOKEN_URL https, certificate not trusted")
 	}
 	if c.sm != nil {
-		n := "every"
+		n := "every try"
 		if c.smTimes == 1 {
-			n = "the first"
+			n = "the first try"
 		} else if c.smTimes > 1 {
-			n = fmt.Sprintf("the first %d", c.smTimes)
+			n = fmt.Sprintf("the first %d tries", c.smTimes)
 		}
-		part := fmt.Sprintf("%s on %s try of %s", c.sm, n, c.smAt)
+		part := fmt.Sprintf("%s on %s of %s", c.sm, n, c.smAt)
 		if c.fleet != nil && c.smAt != listIntegrations {
 			part += " of " + c.fleet.target
 		}
+		if c.native != nil && c.native.at != "" {
+			part += ", from " + c.native.at + " on"
+		}
 		parts = append(parts, part)
+	}
+	if c.native != nil {
+		parts = append(parts, c.native.script())
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -234,6 +265,9 @@ func (c matrixCase) atTarget() string {
 // expected renders want, and the gap if any, for the table.
 func (c matrixCase) expected() string {
 	out := outcomes(c.want)
+	if c.native != nil {
+		out = c.native.expected(c.want)
+	}
 	if c.fleet != nil {
 		out = "run " + out + "; " + c.fleet.expected()
 	}

@@ -198,6 +198,9 @@ func cases() []matrixCase {
 
 	// Fleets: the function's own integration and added ones, one broken.
 	add(fleetCases()...)
+
+	// Secrets Manager's rotation protocol: the four steps, their faults and refusals.
+	add(nativeCases()...)
 	return list
 }
 

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/functions/internal/event"
 	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
+	"github.com/tokenrotator/tokenrotator/infra/local/faultproxy"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 )
 
@@ -188,4 +190,136 @@ func TestFleetChecksCatchViolations(t *testing.T) {
 			t.Errorf("checks = %q, want none", got)
 		}
 	})
+}
+
+// TestNativeChecksCatchViolations keeps the rotation protocol's checks
+// honest: each record below breaks one of them, from a clean rotation.
+func TestNativeChecksCatchViolations(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	value := func(tok string) string {
+		b, _ := json.Marshal(secretstore.TokenValue{AccessToken: tok, TokenType: "bearer", IssuedAt: now,
+			Expiry: now.Add(24 * time.Hour), ClientID: clientID, Scope: scope})
+		return string(b)
+	}
+	const seeded, arn = "SENTINEL-seeded-native-99", "arn:token"
+	issued := imsemu.Issued{AccessToken: "SENTINEL-issued-native-99", ClientID: clientID}
+	succeededLine := `{"Integration":"default","RotationSucceeded":1,"RotationFailed":0}`
+	failedLine := `{"RotationSucceeded":0,"RotationFailed":1}`
+	put := write{target: faultproxy.PutSecretValue, secretID: arn, version: "v2", stage: "AWSPENDING", status: 200}
+	move := write{target: faultproxy.UpdateSecretVersionStage, secretID: arn, version: "v2", removeFrom: "v1", stage: "AWSCURRENT", status: 200}
+	drop := write{target: faultproxy.UpdateSecretVersionStage, secretID: arn, removeFrom: "v2", stage: "AWSPENDING", status: 200}
+	clean := func() record {
+		nr := &nativeRecord{subject: nativeSubject{arn: arn, client: clientID}, version: "v2", old: "v1", begun: 1,
+			initial:  stageSnapshot{stages: map[string][]string{"v1": {"AWSCURRENT"}, "v2": {"AWSPENDING"}}, current: "v1", value: value(seeded)},
+			testURLs: []string{issued.AccessToken}}
+		nr.acts = []actRecord{{from: 0, to: 4, after: stageSnapshot{stages: map[string][]string{"v1": {"AWSPREVIOUS"}, "v2": {"AWSCURRENT"}},
+			current: "v2", value: value(issued.AccessToken), pending: value(issued.AccessToken)}}}
+		return record{native: nr, seeded: seeded, issued: []imsemu.Issued{issued}, deliveries: []delivery{
+			{step: event.StepCreate, writes: []write{put}, tokenRequests: 1, issued: []imsemu.Issued{issued}},
+			{step: event.StepSet},
+			{step: event.StepTest},
+			{step: event.StepFinish, res: rotation.Result{Rotated: true}, writes: []write{move, drop}, metrics: succeededLine},
+		}}
+	}
+	// failing makes the record's testSecret fail and the rotation stop there.
+	failing := func(r *record) {
+		r.deliveries = r.deliveries[:3]
+		r.deliveries[2].err, r.deliveries[2].metrics = errors.New("testSecret: boom"), failedLine
+		a := &r.native.acts[0]
+		a.to = 3
+		a.after = r.native.initial
+		a.after.pending = value(issued.AccessToken)
+	}
+	tests := []struct {
+		name   string
+		breaks func(*record)
+		want   string
+	}{
+		{"a failed step wrote", func(r *record) {
+			failing(r)
+			r.deliveries[2].writes = []write{move}
+		}, "the step failed, yet sent secretsmanager.UpdateSecretVersionStage"},
+		{"a failed act moved AWSCURRENT", func(r *record) {
+			failing(r)
+			r.native.acts[0].after.current, r.native.acts[0].after.value = "v2", value(issued.AccessToken)
+		}, "no step reported a rotation, yet a plain read returns version v2"},
+		{"AWSCURRENT moved twice", func(r *record) { r.deliveries[3].writes = []write{move, move, drop} }, "AWSCURRENT moved 2 times in 1 rotations begun"},
+		{"AWSCURRENT moved by testSecret", func(r *record) { r.deliveries[2].writes = []write{move} }, "AWSCURRENT moved, yet the step reports no rotation"},
+		{"a write to another secret", func(r *record) {
+			w := put
+			w.secretID = "arn:other"
+			r.deliveries[0].writes = []write{w}
+		}, "on another secret than the one rotated"},
+		{"setSecret reports a rotation", func(r *record) { r.deliveries[1].res.Rotated = true }, "setSecret: reports a rotation"},
+		{"the rotation left AWSCURRENT elsewhere", func(r *record) { r.native.acts[0].after.current = "v1" }, "the rotation finished, yet a plain read returns version v1"},
+		{"AWSPREVIOUS missing", func(r *record) { r.native.acts[0].after.stages["v1"] = nil }, "want AWSPREVIOUS"},
+		{"AWSCURRENT a token nobody issued", func(r *record) {
+			v := value("SENTINEL-other-native-99")
+			r.native.acts[0].after.value, r.native.acts[0].after.pending = v, v
+		}, "AWSCURRENT is no token the provider issued"},
+		{"AWSCURRENT another client's", func(r *record) { r.native.subject.client = "faultmatrix-acme" }, `is for client "faultmatrix-client"`},
+		{"TEST_URL got another token", func(r *record) { r.native.testURLs = []string{seeded} }, "TEST_URL received a bearer token the provider did not issue"},
+		{"a failed step out of the alarm's sight", func(r *record) {
+			failing(r)
+			r.deliveries[2].metrics = ""
+		}, "1 failed, but the run metric lines counting failures say RotationFailed []"},
+		{"a success counted as failed", func(r *record) { r.deliveries[1].metrics = failedLine }, "succeeded, but 1 metric lines count it failed"},
+		{"a rotation without its metric", func(r *record) { r.deliveries[3].metrics = "" }, "no metric line of its integration says RotationSucceeded 1"},
+		{"two finishSecret at once, two moves", func(r *record) {
+			r.deliveries[3].atOnce = 2
+			r.deliveries = append(r.deliveries, r.deliveries[3])
+			r.deliveries[3].writes = []write{move, move, drop}
+			r.deliveries[4].writes = r.deliveries[3].writes
+			r.native.acts[0].to = 5
+		}, "AWSCURRENT moved 2 times in 1 rotations begun"},
+		{"the rotation token in the logs", func(r *record) {
+			r.faultTok = []string{"SENTINEL-rotation-token"}
+			r.logs = `{"msg":"SENTINEL-rotation-token"}`
+		}, "leaked in the logs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := clean()
+			tt.breaks(&rec)
+			got := strings.Join(invariants(rec), "\n")
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("invariants() = %q, want one containing %q", got, tt.want)
+			}
+			if strings.Contains(got, issued.AccessToken) || strings.Contains(got, seeded) {
+				t.Errorf("invariants() = %q quotes secret material", got)
+			}
+		})
+	}
+	t.Run("clean records pass", func(t *testing.T) {
+		rec := clean()
+		if got := invariants(rec); len(got) != 0 {
+			t.Errorf("invariants() = %q, want none", got)
+		}
+		failing(&rec)
+		if got := invariants(rec); len(got) != 0 {
+			t.Errorf("invariants() of a failed rotation = %q, want none", got)
+		}
+	})
+}
+
+func TestActOutcome(t *testing.T) {
+	put := write{target: faultproxy.PutSecretValue, status: 200}
+	tests := []struct {
+		name string
+		ds   []delivery
+		want outcome
+	}{
+		{"a step failed", []delivery{{writes: []write{put}}, {err: errors.New("boom")}}, failed},
+		{"rotated", []delivery{{writes: []write{put}}, {res: rotation.Result{Rotated: true}}}, rotated},
+		{"rotated after a faulted call", []delivery{{faulted: 1}, {res: rotation.Result{Rotated: true}}}, retried},
+		{"rotated after a token request retried", []delivery{{tokenRequests: 2, issued: []imsemu.Issued{{}}}, {res: rotation.Result{Rotated: true}}}, retried},
+		{"stored the pending token", []delivery{{writes: []write{put}}}, staged},
+		{"a write moto refused", []delivery{{writes: []write{{target: faultproxy.PutSecretValue, status: 400}}}}, noOp},
+		{"nothing to do", []delivery{{}, {}}, noOp},
+	}
+	for _, tt := range tests {
+		if got := actOutcome(tt.ds); got != tt.want {
+			t.Errorf("%s: actOutcome() = %s, want %s", tt.name, got, tt.want)
+		}
+	}
 }

@@ -36,6 +36,33 @@
 // rotation.NewHandler's wiring with those bounds set, which NewHandler
 // leaves at their defaults.
 //
+// The cases of area "rotation protocol" drive the second engine, Secrets
+// Manager's rotation protocol, as Secrets Manager would: the local
+// rotation service (infra/local/rotationservice) begins a rotation in
+// moto_server, and the four steps, createSecret to finishSecret, are
+// delivered to the same handler, each an invocation, stopping at the first
+// that fails; a failed rotation is retried whole with the same version.
+// A fault hits one step: the provider (only createSecret asks it),
+// TEST_URL (testSecret), or one of Secrets Manager's calls, from the step
+// it aims at on, once (the retry finishes the rotation) or for good;
+// steps are delivered twice, or twice at once; and events the steps must
+// refuse are delivered. A tap behind the fault proxy records every write
+// that reaches moto. After every act:
+//
+//   - a plain GetSecretValue returns the last good token: the seeded one
+//     until a finishSecret reports the rotation done, then a token the
+//     provider issued during the case, for the integration's client;
+//   - AWSCURRENT moved at most once per rotation, only by a finishSecret
+//     that reports it, with AWSPREVIOUS on the version before;
+//   - a step that fails, and so every refusal, sent no PutSecretValue or
+//     UpdateSecretVersionStage to Secrets Manager;
+//   - a failed step's run metric line counts it for RotationFailedAlarm;
+//   - no log line, metric, error or result carries the client secret, a
+//     token (planted ones too) or the event's RotationToken.
+//
+// moto_server is what bounds the matrix's time, so a native case reads
+// the rotated secret back only after an act that wrote, and after its last.
+//
 // The same case list renders the table in README.md, between the markers
 // <!-- faults:begin --> and <!-- faults:end -->:
 //

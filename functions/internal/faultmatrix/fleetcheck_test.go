@@ -275,11 +275,14 @@ func finishOrder(target string, rec record) []string {
 }
 
 // aliases makes a fleet's ids, URLs and secrets canonical in what the
-// operator sees: app/integrations/NAME for a token secret,
+// operator sees (a native case's too, nativeRecord.aliases): app/integrations/NAME for a token secret,
 // app/NAME/credentials for a credentials secret, $NAME_TOKEN_URL for an
 // integration's own token endpoint. ARNs come before the prefix they hold.
 func aliases(rec record) [][2]string {
 	var pairs [][2]string
+	if rec.native != nil {
+		pairs = rec.native.aliases()
+	}
 	for _, m := range rec.members {
 		if m.name == integration.DefaultName {
 			continue // app/credentials, app/token and $TOKEN_URL

@@ -68,16 +68,20 @@ func (c matrixCase) hasIMSFaults() bool {
 // tapMoto returns a handler that counts the calls reaching moto, then
 // forwards them to it.
 func (r *rig) tapMoto(endpoint string) *tap {
+	r.back = newTap(toMoto(endpoint))
+	return r.back
+}
+
+// toMoto returns a handler that forwards every call to moto.
+func toMoto(endpoint string) http.Handler {
 	u, _ := url.Parse(endpoint) // motoserver built it
-	rp := &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.Out.Host = pr.In.Host
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
 	}
-	r.back = newTap(rp)
-	return r.back
 }
 
 // seedFleet adds the case's integrations to the function's own: for each,
@@ -181,9 +185,11 @@ func wireBounded(getenv func(string) string, awsCfg aws.Config, logger *slog.Log
 	sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(rotation.SecretsManagerAttemptTimeout)
 	})
+	store := secretstore.New(sm)
 	return rotation.New(rotation.Config{
 		Settings:           cfg,
-		Store:              secretstore.New(sm),
+		Store:              store,
+		Versions:           store,
 		Directory:          secretstore.NewDirectory(sm),
 		Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: logger}),
 		Metrics:            metrics.Emitter{W: metricsOut, FunctionName: "faultmatrix"},

@@ -18,7 +18,10 @@ func invariants(rec record) []string {
 	var bad []string
 	for i, d := range rec.deliveries {
 		at := fmt.Sprintf("delivery %d: ", i+1)
-		if rec.fleet == nil {
+		if rec.native != nil {
+			at = fmt.Sprintf("delivery %d (%s): ", i+1, d.step)
+		}
+		if rec.fleet == nil && rec.native == nil {
 			for _, v := range d.stateViolations() {
 				bad = append(bad, at+v)
 			}
@@ -39,6 +42,9 @@ func invariants(rec record) []string {
 	bad = append(bad, leaks(rec)...)
 	if rec.fleet != nil {
 		bad = append(bad, fleetInvariants(rec)...)
+	}
+	if rec.native != nil {
+		bad = append(bad, nativeInvariants(rec)...)
 	}
 	return bad
 }
@@ -134,6 +140,9 @@ func leaks(rec record) []string {
 // expectations returns how the record differs from what the case says:
 // outcomes, what the operator sees, request counts, timing.
 func expectations(c matrixCase, rec record) []string {
+	if c.native != nil {
+		return nativeExpectations(c, rec)
+	}
 	var bad []string
 	if len(rec.deliveries) != len(c.want) {
 		return []string{fmt.Sprintf("deliveries = %d, want %d", len(rec.deliveries), len(c.want))}

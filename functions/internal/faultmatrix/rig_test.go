@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,11 +60,13 @@ type rig struct {
 	elseURL   string
 	elsewhere atomic.Int32 // requests at the redirect target
 
-	seeded   secretstore.TokenValue
-	logs     syncbuf.Buffer
-	metrics  syncbuf.Buffer
-	closers  []func()
-	faultTok []string // access tokens inside injected malformed answers
+	seeded secretstore.TokenValue
+	// The ARN and version id of each secret seed created, by name.
+	arns, versions map[string]string
+	logs           syncbuf.Buffer
+	metrics        syncbuf.Buffer
+	closers        []func()
+	faultTok       []string // access tokens inside injected malformed answers
 
 	// A fleet case's integrations, its emulators and the taps around the proxy.
 	members   []*member
@@ -72,16 +75,29 @@ type rig struct {
 	front     *tap          // every call
 	back      *tap          // the calls that reached moto
 	prefix    string        // INTEGRATION_SECRET_PREFIX
+
+	// A native case's world: the writes that reach moto, TEST_URL and
+	// the rotated secret (see nativerig_test.go, nativetaps_test.go).
+	writes   *writeTap
+	testURL  string
+	testMu   sync.Mutex
+	testSeen []string // the bearer tokens TEST_URL received
+	subject  nativeSubject
 }
 
 // newRig builds case n's world and seeds its secrets.
 func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (*rig, error) {
-	r := &rig{c: c, credsID: fmt.Sprintf("fm/%02d/credentials", n), tokenID: fmt.Sprintf("fm/%02d/token", n)}
+	r := &rig{c: c, credsID: fmt.Sprintf("fm/%02d/credentials", n), tokenID: fmt.Sprintf("fm/%02d/token", n),
+		arns: map[string]string{}, versions: map[string]string{}}
 	r.direct = secretsmanager.NewFromConfig(moto.AWSConfig())
 
 	backend := moto.Endpoint
-	if c.fleet != nil {
+	switch {
+	case c.fleet != nil:
 		backend = r.serve(r.tapMoto(moto.Endpoint))
+	case c.native != nil:
+		r.writes = &writeTap{next: toMoto(moto.Endpoint)}
+		backend = r.serve(r.writes)
 	}
 	proxy, err := faultproxy.New(backend)
 	if err != nil {
@@ -94,6 +110,9 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 		r.front = newTap(proxy)
 		front = r.front
 	}
+	if c.native != nil {
+		front = c.native.nativeFront(front)
+	}
 	proxySrv := httptest.NewServer(front)
 	r.closers = append(r.closers, proxySrv.Close, proxy.Close)
 	r.proxyURL = proxySrv.URL
@@ -103,6 +122,9 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	r.closers = append(r.closers, elsewhere.Close)
 
 	clients := map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}
+	if c.native != nil { // acme, when the case rotates an added integration
+		clients[clientOf("acme")] = imsemu.Client{Secrets: []string{secretOf("acme")}}
+	}
 	if c.fleet != nil {
 		// Every integration's client; the faults go to the target's own endpoint.
 		for _, name := range c.fleet.names()[1:] {
@@ -129,7 +151,13 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 			return nil, err
 		}
 	}
-	if c.sm != nil {
+	if c.native != nil {
+		if err := r.seedNative(ctx, n); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	if c.sm != nil && c.native == nil { // a native case injects its fault at its step
 		proxy.Inject(r.smRule())
 	}
 
@@ -141,6 +169,9 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 		r.build = func() handler {
 			return wireBounded(r.getenv, awsCfg, logger, &r.metrics, f.concurrency, f.integrationTimeout)
 		}
+	}
+	if p := c.native; p != nil && p.integrationTimeout > 0 {
+		r.build = func() handler { return wireBounded(r.getenv, awsCfg, logger, &r.metrics, 0, p.integrationTimeout) }
 	}
 	r.handle = r.build()
 	return r, nil
@@ -227,6 +258,7 @@ func (r *rig) getenv(name string) string {
 		config.EnvTokenSecretID:           r.tokenID,
 		config.EnvTokenURL:                r.tokenURL,
 		config.EnvIntegrationSecretPrefix: r.prefix,
+		config.EnvTestURL:                 r.testURL,
 	}
 	if v, ok := r.c.env[name]; ok {
 		if v == credentialsPlaceholder {
@@ -246,9 +278,11 @@ func (r *rig) seed(ctx context.Context, n int) error {
 	}
 	creds := fmt.Sprintf(`{"client_id":%q,"client_secret":%q}`, clientID, clientSecret)
 	for id, v := range map[string]string{r.credsID: creds, r.tokenID: string(value)} {
-		if _, err := r.direct.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
+		out, err := r.direct.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)})
+		if err != nil {
 			return fmt.Errorf("creating %s: %w", id, err)
 		}
+		r.arns[id], r.versions[id] = aws.ToString(out.ARN), aws.ToString(out.VersionId)
 	}
 	return nil
 }

@@ -38,6 +38,14 @@ type delivery struct {
 	// A fleet case's integrations, in the order of record.members.
 	members []memberDelivery
 	metrics string // the metric lines written during the invocation
+
+	// A native case's step: its name, the writes that reached moto during
+	// it, and how many calls the proxy faulted; metrics holds its lines.
+	// Steps delivered at once (atOnce of them) share what they did.
+	step    string
+	writes  []write
+	faulted int
+	atOnce  int
 }
 
 // memberDelivery is what one invocation did for one integration of a fleet.
@@ -71,6 +79,8 @@ type record struct {
 	fleet   *fleet
 	members []member
 	prefix  string // INTEGRATION_SECRET_PREFIX
+
+	native *nativeRecord
 }
 
 // runCase builds case n's world, delivers its event, and records.
@@ -86,7 +96,14 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 	for _, m := range r.members {
 		rec.members = append(rec.members, *m)
 	}
-	if c.fleet != nil && c.fleet.overlap {
+	switch {
+	case c.native != nil:
+		if rec.deliveries, rec.native, err = r.runNative(ctx); err != nil {
+			rec.setupErr = err
+			return rec
+		}
+		rec.faultTok = append(rec.faultTok, rec.native.sentinels...)
+	case c.fleet != nil && c.fleet.overlap:
 		handlers := []handler{r.handle}
 		for len(handlers) < c.times() {
 			handlers = append(handlers, r.build())
@@ -95,7 +112,7 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 			rec.setupErr = err
 			return rec
 		}
-	} else {
+	default:
 		for range c.times() {
 			d, err := r.deliver(ctx, r.handle)
 			if err != nil {
