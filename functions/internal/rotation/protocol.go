@@ -63,7 +63,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 		}
 		res.Step, res.DurationMs = ev.Step, r.cfg.Now().Sub(start).Milliseconds()
 		if err != nil {
-			base.ErrorContext(ctx, "rotation step failed, AWSCURRENT unchanged", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
+			base.ErrorContext(ctx, "rotation step failed", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
 			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
 				Error: err.Error(), TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: res.DurationMs}
 			r.stepMetrics(t, metrics.Outcome{Failed: true, Attempts: res.TokenRequestAttempts})
@@ -274,7 +274,13 @@ func (r *Rotator) finishSecret(ctx context.Context, t target, v secretstore.Vers
 	}
 	current := v.With(secretstore.StageCurrent)
 	if err := r.cfg.Versions.MakeCurrent(ctx, v.ARN, ev.ClientRequestToken, current); err != nil {
-		return res, fmt.Errorf("finishSecret: %w", err)
+		// The move may have happened all the same: its answer lost and the
+		// SDK's retry refused, or a concurrent delivery moved it first.
+		if !r.hasStage(ctx, v.ARN, ev.ClientRequestToken, secretstore.StageCurrent) {
+			return res, fmt.Errorf("finishSecret: %w", err)
+		}
+		log.InfoContext(ctx, "finishSecret: the move of AWSCURRENT answered an error, yet the version is AWSCURRENT (a lost answer, or a concurrent delivery)",
+			"error", err.Error())
 	}
 	r.dropPending(ctx, v.ARN, ev.ClientRequestToken, log)
 	res.Rotated = true
@@ -290,9 +296,16 @@ func (r *Rotator) finishSecret(ctx context.Context, t target, v secretstore.Vers
 // failure is only logged: AWSPENDING on the AWSCURRENT version is a
 // finished rotation to Secrets Manager too.
 func (r *Rotator) dropPending(ctx context.Context, id, version string, log *slog.Logger) {
-	if err := r.cfg.Versions.DropPending(ctx, id, version); err != nil {
+	if err := r.cfg.Versions.DropPending(ctx, id, version); err != nil && r.hasStage(ctx, id, version, secretstore.StagePending) {
 		log.WarnContext(ctx, "finishSecret: AWSPENDING left on the current version", "error", err.Error())
 	}
+}
+
+// hasStage describes the secret again and reports whether version now
+// carries stage; false when that cannot be told.
+func (r *Rotator) hasStage(ctx context.Context, id, version, stage string) bool {
+	v, err := r.cfg.Versions.Versions(ctx, id)
+	return err == nil && v.Has(version, stage)
 }
 
 // checkPending reads the pending value and checks that it is a token for
@@ -303,7 +316,9 @@ func (r *Rotator) checkPending(ctx context.Context, t target, v secretstore.Vers
 		return secretstore.TokenValue{}, config.Provider{}, err
 	}
 	bad := func(format string, args ...any) (secretstore.TokenValue, config.Provider, error) {
-		return pending.Value, config.Provider{}, fmt.Errorf("%s: the pending version %q "+format, append([]any{ev.Step, ev.ClientRequestToken}, args...)...)
+		return pending.Value, config.Provider{}, fmt.Errorf("%s: the pending version %q "+format+
+			"; AWSCURRENT stays; if the function did not write that value, cancel the rotation (aws secretsmanager cancel-rotate-secret) and rotate again",
+			append([]any{ev.Step, ev.ClientRequestToken}, args...)...)
 	}
 	switch {
 	case !pending.Found:

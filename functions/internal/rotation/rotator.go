@@ -157,7 +157,8 @@ type Result struct {
 	// many: the earliest expiry among those left fresh).
 	Expiry   time.Time `json:"expiry"`
 	IssuedAt time.Time `json:"issued_at"`
-	// VersionID is the token secret's AWSCURRENT version after the run.
+	// VersionID is the token secret's AWSCURRENT version after the run;
+	// for a rotation step, the rotation's version (ClientRequestToken).
 	VersionID string `json:"version_id,omitempty"`
 	// PreviousVersionID is the version that was AWSCURRENT before a write.
 	PreviousVersionID string `json:"previous_version_id,omitempty"`
