@@ -74,7 +74,16 @@ const prefix = "tokenrotator/integrations/"
 
 func newNative(t *testing.T) *native {
 	t.Helper()
-	moto := motoserver.ForTest(t)
+	return newNativeOn(t, motoserver.ForTest(t))
+}
+
+// newNativeOn is newNative on a moto_server the caller started, which it
+// resets first: subtests share one server, as starting one takes seconds.
+func newNativeOn(t *testing.T, moto *motoserver.Server) *native {
+	t.Helper()
+	if err := moto.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ims, err := imsemu.New(imsemu.Config{Clients: map[string]imsemu.Client{
 		clientID: {Secrets: []string{sentinelSecret}}, "acme-client": {Secrets: []string{sentinelSecret}}}})
 	if err != nil {
@@ -310,6 +319,7 @@ func TestProtocolFailures(t *testing.T) {
 		}, func(n *native) { n.testURL.Store(0) }},
 		{"Secrets Manager refuses the stage move", "finishSecret", sm(faultproxy.UpdateSecretVersionStage), nil},
 	}
+	moto := motoserver.ForTest(t)
 	for _, f := range faults {
 		for _, forGood := range []bool{false, true} {
 			name := f.name + " once"
@@ -317,7 +327,7 @@ func TestProtocolFailures(t *testing.T) {
 				name = f.name + " for good"
 			}
 			t.Run(name, func(t *testing.T) {
-				n := newNative(t)
+				n := newNativeOn(t, moto)
 				ctx := context.Background()
 				goodVersion, goodToken := n.current(n.tokenID)
 				rot, err := n.svc.Begin(ctx, n.tokenID)
