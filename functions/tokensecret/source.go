@@ -279,7 +279,9 @@ func (s *Source) run(ctx context.Context, c *call, forced bool, reason string) {
 	s.inflight = nil
 	notBefore := s.notBefore
 	s.mu.Unlock()
-	close(c.done)
+	// The line is logged before the waiters are released, so that a caller
+	// that has its answer finds the line logged.
+	defer close(c.done)
 
 	servingCached := prev != nil && now.Before(prev.expiry)
 	switch {
