@@ -176,14 +176,14 @@ func (r *rig) create(ctx context.Context, name, value string, tags []types.Tag) 
 // wireBounded builds the handler as rotation.NewHandler does, with the
 // run's bounds that NewHandler leaves at their defaults: how many
 // integrations run at once and each one's deadline (zero keeps a default).
-func wireBounded(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger, metricsOut io.Writer, concurrency int, integrationTimeout time.Duration) handler {
+func wireBounded(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger, metricsOut io.Writer, concurrency int, integrationTimeout, attempt time.Duration) handler {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		logger.Error("rotator not started", "error", err.Error())
 		return rotation.Unconfigured(err, logger)
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(rotation.SecretsManagerAttemptTimeout)
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attempt)
 	})
 	store := secretstore.New(sm)
 	return rotation.New(rotation.Config{

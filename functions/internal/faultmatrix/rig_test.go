@@ -39,8 +39,25 @@ type handler func(context.Context, json.RawMessage) (rotation.Result, error)
 
 // wire builds the handler as functions/rotator does, with the case's own AWS
 // configuration and log and metrics buffers.
-func wire(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger, metricsOut io.Writer) handler {
-	return rotation.NewHandler(getenv, rotation.Setup{AWS: awsCfg, Logger: logger, MetricsOut: metricsOut, FunctionName: "faultmatrix"})
+func wire(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger, metricsOut io.Writer, attempt time.Duration) handler {
+	return rotation.NewHandler(getenv, rotation.Setup{AWS: awsCfg, Logger: logger, MetricsOut: metricsOut, FunctionName: "faultmatrix",
+		SecretsManagerAttemptTimeout: attempt})
+}
+
+// patientAttempt bounds a Secrets Manager attempt in the cases that do not
+// test that bound: on a busy machine moto_server can take longer than the
+// function's 3 s to answer, and the SDK's retry of a write would then count
+// as a second write.
+const patientAttempt = 20 * time.Second
+
+// attemptTimeout is the bound on a Secrets Manager attempt in case c: the
+// function's own when c makes an attempt time out (a held call, a lost
+// answer), patientAttempt otherwise.
+func attemptTimeout(c matrixCase) time.Duration {
+	if (c.sm != nil && c.sm.Timeout) || (c.native != nil && c.native.lostAnswer != 0) {
+		return rotation.SecretsManagerAttemptTimeout
+	}
+	return patientAttempt
 }
 
 // rig is one case's world: its own secrets in the shared moto_server, its
@@ -164,14 +181,15 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	awsCfg := moto.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(r.proxyURL)
 	logger := slog.New(slog.NewJSONHandler(&r.logs, nil))
-	r.build = func() handler { return wire(r.getenv, awsCfg, logger, &r.metrics) }
+	attempt := attemptTimeout(c)
+	r.build = func() handler { return wire(r.getenv, awsCfg, logger, &r.metrics, attempt) }
 	if f := c.fleet; f != nil && (f.concurrency > 0 || f.integrationTimeout > 0) {
 		r.build = func() handler {
-			return wireBounded(r.getenv, awsCfg, logger, &r.metrics, f.concurrency, f.integrationTimeout)
+			return wireBounded(r.getenv, awsCfg, logger, &r.metrics, f.concurrency, f.integrationTimeout, attempt)
 		}
 	}
 	if p := c.native; p != nil && p.integrationTimeout > 0 {
-		r.build = func() handler { return wireBounded(r.getenv, awsCfg, logger, &r.metrics, 0, p.integrationTimeout) }
+		r.build = func() handler { return wireBounded(r.getenv, awsCfg, logger, &r.metrics, 0, p.integrationTimeout, attempt) }
 	}
 	r.handle = r.build()
 	return r, nil

@@ -33,6 +33,9 @@ type Setup struct {
 	MetricsOut io.Writer
 	// FunctionName is the metrics' FunctionName dimension.
 	FunctionName string
+	// SecretsManagerAttemptTimeout bounds one HTTP attempt to Secrets
+	// Manager; zero means SecretsManagerAttemptTimeout.
+	SecretsManagerAttemptTimeout time.Duration
 }
 
 // NewHandler builds the Lambda handler from the environment read through
@@ -46,8 +49,12 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		s.Logger.Error("rotator not started", "error", err.Error())
 		return Unconfigured(err, s.Logger)
 	}
+	attempt := s.SecretsManagerAttemptTimeout
+	if attempt <= 0 {
+		attempt = SecretsManagerAttemptTimeout
+	}
 	sm := secretsmanager.NewFromConfig(s.AWS, func(o *secretsmanager.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(SecretsManagerAttemptTimeout)
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attempt)
 	})
 	store := secretstore.New(sm)
 	r := New(Config{

@@ -9,11 +9,13 @@
 // In tests, ForTest does the same and skips when moto_server is missing,
 // except under CI=true, where a missing moto_server fails the test.
 //
-// moto 5.2.1 answers GetSecretValue without a version with the version that
-// was current before an UpdateSecretVersionStage moved AWSCURRENT, where
-// Secrets Manager answers with the one labelled AWSCURRENT. The rotation
-// protocol moves AWSCURRENT, so Start loads sitecustomize.py into the server's
-// Python, which makes the moved-to version moto's default too.
+// Start loads sitecustomize.py into the server's Python, which mends two ways
+// in which moto 5.2.1's Secrets Manager differs from the real one: a request
+// that runs while another creates a secret can fail with HTTP 500 (its
+// lookups iterate over the dict of secrets), so the backend's calls are made
+// one at a time; and GetSecretValue without a version answers with the
+// version that was current before an UpdateSecretVersionStage moved
+// AWSCURRENT, so the moved-to version becomes moto's default too.
 package motoserver
 
 import (
