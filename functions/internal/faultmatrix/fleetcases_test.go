@@ -82,7 +82,7 @@ func fleetCases() []matrixCase {
 			sees:  "INFO [acme] new token stored",
 			fleet: &fleet{size: 4, target: "acme", targetWant: []outcome{retried}, othersWant: one, targetRequests: 1, othersRequests: 1}},
 		{name: "second run after a partial failure", deliveries: 2, want: []outcome{failed, rotated},
-			ims:  []imsemu.Fault{named(imsemu.Status(401, ""), "HTTP 401")},
+			ims: []imsemu.Fault{named(imsemu.Status(401, ""), "HTTP 401")},
 			// Only one integration's lines are in order: the integrations run at once.
 			sees: `acme: fetching a token from $ACME_TOKEN_URL … HTTP 401 … INFO [acme] token fetched … INFO [acme] new token stored`,
 			fleet: &fleet{size: 4, target: "acme", targetWant: []outcome{failed, rotated}, othersWant: []outcome{rotated, noOp},

@@ -189,7 +189,9 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 		}
 	}
 	if p := c.native; p != nil && p.integrationTimeout > 0 {
-		r.build = func() handler { return wireBounded(r.getenv, awsCfg, logger, &r.metrics, 0, p.integrationTimeout, attempt) }
+		r.build = func() handler {
+			return wireBounded(r.getenv, awsCfg, logger, &r.metrics, 0, p.integrationTimeout, attempt)
+		}
 	}
 	r.handle = r.build()
 	return r, nil
