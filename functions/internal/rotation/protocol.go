@@ -78,10 +78,11 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 	if err != nil {
 		return Result{}, err
 	}
-	t, err = r.owner(ctx, v, ev.Step == event.StepCreate)
+	owner, err := r.owner(ctx, v, ev.Step == event.StepCreate)
 	if err != nil {
-		return Result{}, err
+		return Result{}, err // t keeps the guess, for the failure's lines
 	}
+	t = owner
 	ctx = withIntegration(ctx, t.name)
 	log = base.With("integration", t.name)
 	res = Result{Integration: t.name, TokenSecretID: v.ARN, VersionID: ev.ClientRequestToken}
