@@ -4,26 +4,32 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
-var rateRE = regexp.MustCompile(`^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
+var rateRE = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
 
-// parseRate returns the interval of a rate(N unit) expression, and false for
-// anything else (cron(...), at(...), a typo).
-func parseRate(expr string) (time.Duration, bool) {
+// ParseRate returns the interval of a rate expression as EventBridge
+// Scheduler and Secrets Manager write it: rate(1 hour), rate(23 hours),
+// rate(10 minutes), rate(2 days), the unit singular for 1 and plural
+// otherwise. Anything else (cron(...), at(...), a typo) is an error.
+func ParseRate(expr string) (time.Duration, error) {
 	m := rateRE.FindStringSubmatch(expr)
 	if m == nil {
-		return 0, false
+		return 0, fmt.Errorf("%q is not a rate expression such as rate(23 hours)", expr)
 	}
 	n, err := strconv.Atoi(m[1])
-	if err != nil || n <= 0 {
-		return 0, false
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", expr, err)
 	}
-	unit := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}[m[2]]
-	return time.Duration(n) * unit, true
+	if (n == 1) != !strings.HasSuffix(m[2], "s") {
+		return 0, fmt.Errorf("%q: the unit is singular for 1 and plural otherwise", expr)
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, nil
 }
 
 // nextRun is the latest time by which an integration's next run comes, and
@@ -38,11 +44,11 @@ type nextRun struct {
 // seen (whose minute ends at lastEnd), or, when no run was seen or it is
 // overdue, at most interval from now.
 func schedulerNext(schedule string, lastEnd, now time.Time) nextRun {
-	interval, ok := parseRate(schedule)
+	interval, err := ParseRate(schedule)
 	switch {
 	case schedule == "":
 		return nextRun{How: "the stack's Schedule is unknown"}
-	case !ok:
+	case err != nil:
 		return nextRun{How: fmt.Sprintf("the schedule %s is not a rate(...)", schedule)}
 	case !lastEnd.IsZero() && lastEnd.Add(interval).After(now):
 		// The run's minute may not be over yet; the next run still comes
@@ -81,8 +87,8 @@ func rotationSpan(rules *smtypes.RotationRulesType) (time.Duration, bool) {
 	var interval time.Duration
 	switch {
 	case rules.ScheduleExpression != nil:
-		d, ok := parseRate(*rules.ScheduleExpression)
-		if !ok {
+		d, err := ParseRate(*rules.ScheduleExpression)
+		if err != nil {
 			return 0, false
 		}
 		interval = d

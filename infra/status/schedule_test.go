@@ -27,9 +27,9 @@ func TestParseRate(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := parseRate(tt.expr)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseRate(%q) = %v, %v; want %v, %v", tt.expr, got, ok, tt.want, tt.ok)
+		got, err := ParseRate(tt.expr)
+		if ok := err == nil; got != tt.want || ok != tt.ok {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v, ok %v", tt.expr, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -1,14 +1,14 @@
 package rotation_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
 // readmePath is the README whose recipes and schedule table the tests run:
@@ -97,7 +97,7 @@ func readmeSchedules(t *testing.T) []scheduleRow {
 				t.Fatalf("schedule row %q: %v", line, err)
 			}
 		}
-		if row.every, err = parseRate(row.schedule); err != nil {
+		if row.every, err = status.ParseRate(row.schedule); err != nil {
 			t.Fatalf("schedule row %q: %v", line, err)
 		}
 		rows = append(rows, row)
@@ -106,20 +106,4 @@ func readmeSchedules(t *testing.T) []scheduleRow {
 		t.Fatal("README's schedule table has no rows")
 	}
 	return rows
-}
-
-var rateExpr = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
-
-// parseRate reads an EventBridge Scheduler rate expression.
-func parseRate(expr string) (time.Duration, error) {
-	m := rateExpr.FindStringSubmatch(expr)
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a rate expression such as rate(23 hours)", expr)
-	}
-	n, _ := strconv.Atoi(m[1])
-	if (n == 1) != !strings.HasSuffix(m[2], "s") {
-		return 0, fmt.Errorf("%q: EventBridge wants the singular unit for 1 and the plural otherwise", expr)
-	}
-	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
-	return time.Duration(n) * unit, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
+	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
 // providerLifetime is what a provider is configured to issue in the test,
@@ -219,7 +220,7 @@ func (p *recipeRig) checkRequest(req imsemu.Request) {
 // to a minute late, while it still has more than the consumers' margin left.
 func checkSchedule(t *testing.T, rc recipe, life time.Duration) {
 	t.Helper()
-	every, err := parseRate(rc.settings["Schedule"])
+	every, err := status.ParseRate(rc.settings["Schedule"])
 	if err != nil {
 		t.Fatalf("recipe %s: %v", rc.name, err)
 	}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/tokensecret"
+	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
 // tokenLifetime is the lifetime of an Adobe IMS token, the default
@@ -18,27 +20,15 @@ const tokenLifetime = 24 * time.Hour
 // minNativeInterval is the shortest interval Secrets Manager rotates at.
 const minNativeInterval = 4 * time.Hour
 
-var (
-	rateExpr   = regexp.MustCompile(`^rate\(([1-9][0-9]*) (hour|hours|day|days)\)$`)
-	windowExpr = regexp.MustCompile(`^([1-9][0-9]?)h$`)
-)
+var windowExpr = regexp.MustCompile(`^([1-9][0-9]?)h$`)
 
 // parseRate returns the interval of a rate(N hours) or rate(N days)
-// schedule expression.
+// schedule expression, the ones Secrets Manager's rotation takes.
 func parseRate(expr string) (time.Duration, error) {
-	m := rateExpr.FindStringSubmatch(expr)
-	if m == nil {
+	if strings.Contains(expr, "minute") {
 		return 0, fmt.Errorf("%q is not rate(N hours) or rate(N days)", expr)
 	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return 0, fmt.Errorf("%q: %w", expr, err)
-	}
-	unit := time.Hour
-	if m[2] == "day" || m[2] == "days" {
-		unit = 24 * time.Hour
-	}
-	return time.Duration(n) * unit, nil
+	return status.ParseRate(expr)
 }
 
 // parseWindow returns the length of a rotation window written as Nh.
