@@ -2,7 +2,6 @@ package faultmatrix
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,8 +151,8 @@ func (r *rig) seedAdded(ctx context.Context, n int, name, creds string, s *nativ
 // acts, recording each delivery and the secret after each act.
 func (r *rig) runNative(ctx context.Context) ([]delivery, *nativeRecord, error) {
 	p := r.c.native
-	nr := &nativeRecord{subject: r.subject, unknown: newUUID(), sentinels: r.subject.sentinels}
-	rot := rotationservice.Rotation{SecretARN: nr.subject.arn, Version: newUUID(), RotationToken: newUUID()}
+	nr := &nativeRecord{subject: r.subject, unknown: rotationservice.NewUUID(), sentinels: r.subject.sentinels}
+	rot := rotationservice.Rotation{SecretARN: nr.subject.arn, Version: rotationservice.NewUUID(), RotationToken: rotationservice.NewUUID()}
 	var err error
 	if !p.notBegun {
 		svc := rotationservice.Service{SM: r.direct}
@@ -382,14 +381,4 @@ func (r *rig) testTokens() []string {
 	r.testMu.Lock()
 	defer r.testMu.Unlock()
 	return slices.Clone(r.testSeen)
-}
-
-// newUUID is a random (version 4) UUID, the form of Secrets Manager's
-// version ids.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -113,13 +113,6 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 	if s.CredentialsSecretID != "" {
 		own = []target{{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: s.TokenSecretID, exactRefreshAge: true}}
 	}
-	fromEntry := func(e secretstore.Entry) target {
-		t := target{name: e.Name, credentialsSecretID: e.CredentialsSecretID, tokenSecretID: e.TokenSecretID, problem: e.Problem}
-		if len(own) > 0 && e.Name == own[0].name && t.problem == "" {
-			t.problem = fmt.Sprintf("integration %q: the name is taken by the function's own integration (INTEGRATION); remove and add it under another name", e.Name)
-		}
-		return t
-	}
 	switch {
 	case req.Integration != "" && len(own) > 0 && req.Integration == own[0].name:
 		return own, nil
@@ -130,20 +123,11 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The one integration is checked against all the others, as in a
-		// run of all: no other may share its credentials secret.
-		entries, err := r.cfg.Directory.List(ctx, s.IntegrationSecretPrefix)
+		t, err := r.alone(ctx, e)
 		if err != nil {
-			return nil, fmt.Errorf("integration %q: checking that no other integration shares its credentials secret: %w", req.Integration, err)
+			return nil, err
 		}
-		all := append(append([]target(nil), own...), fromEntry(e))
-		for _, other := range entries {
-			if other.Name != e.Name {
-				all = append(all, fromEntry(other))
-			}
-		}
-		refuseSharedCredentials(all)
-		return all[len(own) : len(own)+1], nil
+		return []target{t}, nil
 	case s.IntegrationSecretPrefix == "":
 		return own, nil
 	}
@@ -153,10 +137,44 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 	}
 	targets := own
 	for _, e := range entries {
-		targets = append(targets, fromEntry(e))
+		targets = append(targets, r.fromEntry(e))
 	}
 	refuseSharedCredentials(targets)
 	return targets, nil
+}
+
+// alone is the added integration e as a run of it alone works on it: checked
+// against all the others, as in a run of all, so that no other may share
+// its credentials secret.
+func (r *Rotator) alone(ctx context.Context, e secretstore.Entry) (target, error) {
+	s := r.cfg.Settings
+	var own []target
+	if s.CredentialsSecretID != "" {
+		own = []target{{name: s.Integration, credentialsSecretID: s.CredentialsSecretID}}
+	}
+	entries, err := r.cfg.Directory.List(ctx, s.IntegrationSecretPrefix)
+	if err != nil {
+		return target{}, fmt.Errorf("integration %q: checking that no other integration shares its credentials secret: %w", e.Name, err)
+	}
+	all := append(own, r.fromEntry(e))
+	for _, other := range entries {
+		if other.Name != e.Name {
+			all = append(all, r.fromEntry(other))
+		}
+	}
+	refuseSharedCredentials(all)
+	return all[len(own)], nil
+}
+
+// fromEntry is the target of an added integration; its name may not be
+// the function's own integration's.
+func (r *Rotator) fromEntry(e secretstore.Entry) target {
+	s := r.cfg.Settings
+	t := target{name: e.Name, credentialsSecretID: e.CredentialsSecretID, tokenSecretID: e.TokenSecretID, problem: e.Problem}
+	if s.CredentialsSecretID != "" && e.Name == s.Integration && t.problem == "" {
+		t.problem = fmt.Sprintf("integration %q: the name is taken by the function's own integration (INTEGRATION); remove and add it under another name", e.Name)
+	}
+	return t
 }
 
 // refuseSharedCredentials marks every integration whose credentials secret

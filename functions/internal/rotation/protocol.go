@@ -120,8 +120,8 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 // (TOKEN_SECRET_ID, by ARN or name), or one added under
 // INTEGRATION_SECRET_PREFIX. Anything else is refused. When minting, the
 // added integration is checked as a run checks it, against every other
-// (no shared credentials secret); the other steps mint nothing and read
-// only its tags.
+// (no shared credentials secret), from the tags this step's DescribeSecret
+// read; the other steps mint nothing and read only those tags.
 func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting bool) (target, error) {
 	s := r.cfg.Settings
 	if s.TokenSecretID != "" && (s.TokenSecretID == v.ARN || s.TokenSecretID == v.Name) {
@@ -132,19 +132,10 @@ func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting boo
 		return target{}, fmt.Errorf("secret %q is not a token secret of this function: it is neither %s nor named under %s %q; refusing to rotate it, nothing written",
 			v.ARN, config.EnvTokenSecretID, config.EnvIntegrationSecretPrefix, s.IntegrationSecretPrefix)
 	}
-	if s.CredentialsSecretID != "" && name == s.Integration {
-		return target{name: name, tokenSecretID: v.ARN,
-			problem: fmt.Sprintf("integration %q: the name is taken by the function's own integration (INTEGRATION); remove and add it under another name", name)}, nil
-	}
 	if !minting {
-		e := v.Entry(name)
-		return target{name: e.Name, credentialsSecretID: e.CredentialsSecretID, tokenSecretID: e.TokenSecretID, problem: e.Problem}, nil
+		return r.fromEntry(v.Entry(name)), nil
 	}
-	ts, err := r.targets(ctx, Request{Integration: name})
-	if err != nil {
-		return target{}, err
-	}
-	return ts[0], nil
+	return r.alone(ctx, v.Entry(name))
 }
 
 // guess names the integration of the secret id (ARN or name) without a

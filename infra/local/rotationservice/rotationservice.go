@@ -80,7 +80,7 @@ const standInARN = "arn:aws:lambda:us-east-1:123456789012:function:tokenrotator-
 // moto_server knows no schedule expression) and AWSPENDING on a new
 // version without a value. It returns the rotation, with no step done.
 func (s *Service) Begin(ctx context.Context, secretID string) (Rotation, error) {
-	rot := Rotation{Version: newUUID(), RotationToken: newUUID()}
+	rot := Rotation{Version: NewUUID(), RotationToken: NewUUID()}
 	fn := s.FunctionARN
 	if fn == "" {
 		fn = standInARN
@@ -169,9 +169,9 @@ func Stages(ctx context.Context, sm SecretsAPI, secretID string) ([]string, erro
 	return lines, nil
 }
 
-// newUUID is a random (version 4) UUID, the form Secrets Manager's
-// ClientRequestToken takes.
-func newUUID() string {
+// NewUUID is a random (version 4) UUID, the form Secrets Manager's
+// ClientRequestToken (the version id) and RotationToken take.
+func NewUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
 	b[6] = b[6]&0x0f | 0x40
