@@ -8,13 +8,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
 
-// The stale alarm's metric, as the rotator emits it.
+// The rotator's metrics that the operator's tools read, as it emits them
+// (functions/internal/metrics, which infra cannot import;
+// functions/internal/templatecheck holds the two equal).
 const (
 	// MetricNamespace is the rotator's CloudWatch namespace.
 	MetricNamespace = "TokenRotator"
 	// MetricRotationSucceeded is 1 for each run in which the integration
 	// got or kept a fresh token, 0 when it failed.
 	MetricRotationSucceeded = "RotationSucceeded"
+	// MetricRotationFailed is 1 for each run in which the integration
+	// failed, 0 otherwise.
+	MetricRotationFailed = "RotationFailed"
+	// DimensionFunctionName and DimensionIntegration are the dimensions of
+	// an integration's metrics.
+	DimensionFunctionName = "FunctionName"
+	DimensionIntegration  = "Integration"
 	// StaleHours is how long an integration goes without a successful run
 	// before its alarm fires.
 	StaleHours = 24
@@ -38,8 +47,8 @@ func staleAlarm(st Stack, name string) *cloudwatch.PutMetricAlarmInput {
 		Namespace:  aws.String(MetricNamespace),
 		MetricName: aws.String(MetricRotationSucceeded),
 		Dimensions: []types.Dimension{
-			{Name: aws.String("FunctionName"), Value: aws.String(st.FunctionName)},
-			{Name: aws.String("Integration"), Value: aws.String(name)},
+			{Name: aws.String(DimensionFunctionName), Value: aws.String(st.FunctionName)},
+			{Name: aws.String(DimensionIntegration), Value: aws.String(name)},
 		},
 		Statistic:          types.StatisticSum,
 		Period:             aws.Int32(3600),

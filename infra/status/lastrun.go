@@ -17,10 +17,6 @@ type MetricsAPI interface {
 	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
-// The metric the screen reads besides ops.MetricRotationSucceeded: the
-// rotator writes both, 0 or 1, for each integration in each run.
-const metricRotationFailed = "RotationFailed"
-
 // metricPeriod is the resolution of the last run's time: the rotator's
 // metrics are standard resolution, one datapoint per minute.
 const metricPeriod = time.Minute
@@ -59,13 +55,13 @@ func lastRuns(ctx context.Context, api MetricsAPI, function string, names []stri
 		for i, name := range batch {
 			in.MetricDataQueries = append(in.MetricDataQueries,
 				sumQuery(fmt.Sprintf("s%d", i), ops.MetricRotationSucceeded, function, name),
-				sumQuery(fmt.Sprintf("f%d", i), metricRotationFailed, function, name))
+				sumQuery(fmt.Sprintf("f%d", i), ops.MetricRotationFailed, function, name))
 		}
 		points := map[string]map[time.Time]float64{}
 		for {
 			out, err := api.GetMetricData(ctx, in)
 			if err != nil {
-				return nil, fmt.Errorf("reading metrics %s/%s and %s of function %s: %w", ops.MetricNamespace, ops.MetricRotationSucceeded, metricRotationFailed, function, err)
+				return nil, fmt.Errorf("reading metrics %s/%s and %s of function %s: %w", ops.MetricNamespace, ops.MetricRotationSucceeded, ops.MetricRotationFailed, function, err)
 			}
 			for _, r := range out.MetricDataResults {
 				id := aws.ToString(r.Id)
@@ -111,8 +107,8 @@ func sumQuery(id, metric, function, integration string) cwtypes.MetricDataQuery 
 				Namespace:  aws.String(ops.MetricNamespace),
 				MetricName: aws.String(metric),
 				Dimensions: []cwtypes.Dimension{
-					{Name: aws.String("FunctionName"), Value: aws.String(function)},
-					{Name: aws.String("Integration"), Value: aws.String(integration)},
+					{Name: aws.String(ops.DimensionFunctionName), Value: aws.String(function)},
+					{Name: aws.String(ops.DimensionIntegration), Value: aws.String(integration)},
 				},
 			},
 			Period: aws.Int32(int32(metricPeriod / time.Second)),

@@ -3,6 +3,7 @@ package templatecheck
 import (
 	"testing"
 
+	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/infra/ops"
 	"github.com/tokenrotator/tokenrotator/infra/status"
 )
@@ -21,5 +22,23 @@ func TestToolsReadOutputsThatExist(t *testing.T) {
 	}
 	if _, ok := get(t, load(t), "Parameters").(map[string]any)[status.ParameterSchedule]; !ok {
 		t.Errorf("make status reads stack parameter %s, which template.yaml does not declare", status.ParameterSchedule)
+	}
+}
+
+// TestToolsReadMetricsTheFunctionWrites: the metric names the operator's
+// tools read (the added integrations' stale alarms, make status's last run)
+// are those package metrics writes, so that renaming one in either place
+// fails here.
+func TestToolsReadMetricsTheFunctionWrites(t *testing.T) {
+	for _, c := range []struct{ tools, function string }{
+		{ops.MetricNamespace, metrics.Namespace},
+		{ops.MetricRotationSucceeded, metrics.RotationSucceeded},
+		{ops.MetricRotationFailed, metrics.RotationFailed},
+		{ops.DimensionFunctionName, metrics.DimensionFunctionName},
+		{ops.DimensionIntegration, metrics.DimensionIntegration},
+	} {
+		if c.tools != c.function {
+			t.Errorf("the tools read %q where the function writes %q", c.tools, c.function)
+		}
 	}
 }
