@@ -172,6 +172,7 @@ func cases() []matrixCase {
 		{config.EnvTokenParams, "audience=a&client_secret=x", `TOKEN_PARAMS: must not set "client_secret"`},
 		{config.EnvTokenParams, "audience=a%0Ab", `TOKEN_PARAMS: field "audience" must not contain control characters once decoded`},
 		{config.EnvTokenLifetime, "10m", `TOKEN_LIFETIME: "10m" is outside 15m0s to 168h0m0s`},
+		{config.EnvTestURL, "http://api.example.com/me", `TEST_URL: "http://api.example.com/me": https is required`},
 		{config.EnvIntegration, "Acme", `INTEGRATION: integration name "Acme" is not valid`},
 		{config.EnvIntegrationSecretPrefix, "app-integrations", `INTEGRATION_SECRET_PREFIX: "app-integrations" must be a secret name prefix ending in /`},
 	} {
