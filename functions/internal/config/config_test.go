@@ -70,7 +70,8 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"params with a semicolon", EnvTokenParams, "audience=a;resource=b", "not a URL query string"},
 		{"params with an empty name", EnvTokenParams, "=x", "without a name"},
 		{"lifetime not a duration", EnvTokenLifetime, "2 hours", "not a Go duration"},
-		{"lifetime 10 minutes", EnvTokenLifetime, "10m", "outside 15m0s to 168h0m0s"},
+		{"lifetime 10 minutes", EnvTokenLifetime, "10m", "outside 20m0s to 168h0m0s"},
+		{"lifetime 15 minutes, under one write per 10 minutes with room", EnvTokenLifetime, "15m", "outside 20m0s to 168h0m0s"},
 		{"lifetime 8 days", EnvTokenLifetime, "192h", "outside"},
 		{"test url plain http", EnvTestURL, "http://api.example.com/ping", "https is required"},
 		{"test url relative", EnvTestURL, "/ping", "absolute URL"},
@@ -130,7 +131,7 @@ func TestLoadTokenParams(t *testing.T) {
 }
 
 func TestLoadTokenLifetime(t *testing.T) {
-	for in, want := range map[string]time.Duration{"15m": 15 * time.Minute, "2h": 2 * time.Hour, "168h": 7 * 24 * time.Hour} {
+	for in, want := range map[string]time.Duration{"20m": 20 * time.Minute, "2h": 2 * time.Hour, "168h": 7 * 24 * time.Hour} {
 		m := base()
 		m[EnvTokenLifetime] = in
 		got, err := Load(env(m))

@@ -214,10 +214,10 @@ func TestFetchRefusesMalformedResponses(t *testing.T) {
 		{"expires_in a fraction", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":1.5}`, "cannot parse json", 200, "application/json"},
 		{"token_type mac", `{"access_token":"` + sentinelToken + `","token_type":"mac","expires_in":86399}`, `token_type is "mac"`, 200, "application/json"},
 		{"token_type missing", `{"access_token":"` + sentinelToken + `","expires_in":86399}`, "token_type is missing", 200, "application/json"},
-		{"expires_in 10 minutes", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":600}`, "less than the 15m0s", 200, "application/json"},
+		{"expires_in 10 minutes", `{"access_token":"` + sentinelToken + `","token_type":"bearer","expires_in":600}`, "less than the 20m0s", 200, "application/json"},
 		{"form, expires_in not a number", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=soon", "expires_in is not a number", 200, "application/x-www-form-urlencoded"},
 		{"form, expires_in a fraction", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=3600.5", "expires_in is not a number", 200, "application/x-www-form-urlencoded"},
-		{"form, expires_in 10 minutes", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=600", "less than the 15m0s", 200, "application/x-www-form-urlencoded"},
+		{"form, expires_in 10 minutes", "access_token=" + sentinelToken + "&token_type=bearer&expires_in=600", "less than the 20m0s", 200, "application/x-www-form-urlencoded"},
 		{"body of several MB", big, "larger than", 200, "application/json"},
 	}
 	for _, tt := range tests {

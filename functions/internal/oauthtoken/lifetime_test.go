@@ -88,11 +88,11 @@ func TestFetchRefusesUndatableOrShortTokens(t *testing.T) {
 		{"JWT exp a year away", `{"access_token":"` + jwt(fmt.Sprintf(`{"exp":%d}`, now.Add(365*24*time.Hour).Unix())) + `","token_type":"bearer"}`, 0,
 			[]string{"JWT exp", "not within 168h"}},
 		{"JWT exp in 10 minutes", `{"access_token":"` + jwt(fmt.Sprintf(`{"exp":%d}`, now.Add(10*time.Minute).Unix())) + `","token_type":"bearer"}`, 0,
-			[]string{"from jwt exp", "less than the 15m0s", "another store"}},
+			[]string{"from jwt exp", "less than the 20m0s", "another store"}},
 		{"JWT exp not a number", `{"access_token":"` + jwt(`{"exp":"tomorrow"}`) + `","token_type":"bearer"}`, 0,
 			[]string{"set TOKEN_LIFETIME"}},
 		{"Keycloak's default 5 minutes", `{"access_token":"` + sentinelToken + `","token_type":"Bearer","expires_in":300,"refresh_expires_in":0,"not-before-policy":0}`, 0,
-			[]string{"lives 5m0s (from expires_in)", "less than the 15m0s"}},
+			[]string{"lives 5m0s (from expires_in)", "less than the 20m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

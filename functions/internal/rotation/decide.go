@@ -10,8 +10,8 @@ import (
 
 // LifetimeShare is the share of a token's lifetime after which a normal run
 // replaces it, when that comes before REFRESH_AFTER: a quarter, so that a
-// 24-hour token keeps REFRESH_AFTER's 1 hour and a 15-minute token is
-// replaced from 3m45s on. Whatever the lifetime, a run right after a
+// 24-hour token keeps REFRESH_AFTER's 1 hour and a 20-minute token is
+// replaced from 5m0s on. Whatever the lifetime, a run right after a
 // rotation finds the token young and asks the provider for nothing.
 const LifetimeShare = 4
 

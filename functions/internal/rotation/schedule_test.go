@@ -56,6 +56,28 @@ func TestScheduleTable(t *testing.T) {
 	}
 }
 
+// TestScheduleTableWriteRule holds the table to Secrets Manager's rule of
+// at most one PutSecretValue per 10 minutes per secret, sustained: no row's
+// schedule comes more often than every 12 minutes, so that its writes leave
+// one an hour for forced runs and retries (12 minutes: 120 a day, against
+// the rule's 144), and the shortest lifetime it keeps is the shortest the
+// rotator accepts.
+func TestScheduleTableWriteRule(t *testing.T) {
+	const minEvery = 12 * time.Minute
+	var shortest time.Duration
+	for _, row := range readmeSchedules(t) {
+		if row.every < minEvery {
+			t.Errorf("schedule row %q: %s comes every %v, more often than %v", row.line, row.schedule, row.every, minEvery)
+		}
+		if shortest == 0 || row.minLife < shortest {
+			shortest = row.minLife
+		}
+	}
+	if shortest != oauthtoken.MinLifetime {
+		t.Errorf("the table's shortest lifetime is %v, want oauthtoken.MinLifetime %v, the shortest a run keeps", shortest, oauthtoken.MinLifetime)
+	}
+}
+
 type simResult struct {
 	tokensPerDay float64
 	leastSeen    time.Duration // least lifetime left on a token a read returned

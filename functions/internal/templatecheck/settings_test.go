@@ -43,7 +43,7 @@ func TestParameterPatternsAgreeWithConfig(t *testing.T) {
 	}{
 		{"Scope", config.EnvScope, []string{"openid,AdobeID,read_organizations", "openid email profile", "api://app/.default", "", "a\nb", "a\tb", "a\x7fb"}},
 		{"TokenParams", config.EnvTokenParams, []string{"", "audience=https://api.example.com/", "resource=a&resource=b", "audience=a\nb", "audience=a%0Ab"}},
-		{"TokenLifetime", config.EnvTokenLifetime, []string{"", "2h", "90m", "15m", "1.5h", "2 hours", "-1h"}},
+		{"TokenLifetime", config.EnvTokenLifetime, []string{"", "2h", "90m", "20m", "15m", "1.5h", "2 hours", "-1h"}},
 		{"RefreshAfter", config.EnvRefreshAfter, []string{"1h", "90m", "1.5h", "an hour", "-1h"}},
 		// No loopback http here: the function takes it for local runs, the
 		// template refuses it, as a deployed function cannot reach one.
@@ -75,6 +75,8 @@ func semantic(param, v string) bool {
 	switch param {
 	case "TokenParams":
 		return v == "audience=a%0Ab" // an escaped control character
+	case "TokenLifetime":
+		return v == "15m" // a duration, under oauthtoken.MinLifetime
 	}
 	return false
 }
