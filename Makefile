@@ -64,16 +64,11 @@ lint: ## go vet, staticcheck (pinned in go.mod) and cfn-lint, all with zero find
 cfn-lint: ## lint template.yaml, through the SAM translator, informational checks included
 	$(CFN_LINT) --include-checks I -- template.yaml
 
-deploy: ## sam build and sam deploy with infra/samconfig.toml; guided the first time, or with GUIDED=1
+deploy: ## sam build and sam deploy with infra/samconfig.toml (guided the first time, or with GUIDED=1); ReserveConcurrency from the account's Lambda limit
 	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI (sam), which is not installed:" \
 		"https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2; exit 1; }
 	sam build --config-file $(SAMCONFIG)
-	@if [ "$(GUIDED)" = 1 ] || ! grep -q '^parameter_overrides' $(SAMCONFIG); then \
-		echo "sam deploy --guided: answers are saved to $(SAMCONFIG), so later deploys ask nothing"; \
-		sam deploy --guided --config-file $(SAMCONFIG) --stack-name $(STACK_NAME); \
-	else \
-		sam deploy --config-file $(SAMCONFIG) --stack-name $(STACK_NAME); \
-	fi
+	$(GO) run ./infra/ops/cmd/deploy -stack "$(STACK_NAME)" -config $(SAMCONFIG) $(if $(filter 1,$(GUIDED)),-guided)
 
 # stack-output NAME: the shell command that prints one output of the deployed stack, or fails saying why.
 stack-output = out=$$(aws cloudformation describe-stacks --stack-name $(STACK_NAME) \

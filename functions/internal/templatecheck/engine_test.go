@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
 )
 
 // The two rotation engines: each value of the parameter RotationEngine and
@@ -379,7 +381,7 @@ func TestReservedConcurrencyPerEngine(t *testing.T) {
 		writesPerStep      = 1  // createSecret's PutSecretValue, finishSecret's UpdateSecretVersionStage
 		writeQuota         = 50 // per second, shared by the account's writes
 	)
-	v := views(t)
+	tpl := load(t)
 	for engine, want := range map[string]func(n int) string{
 		// One run at a time: the run paces its own writes.
 		engineScheduler: func(n int) string {
@@ -401,14 +403,34 @@ func TestReservedConcurrencyPerEngine(t *testing.T) {
 			return ""
 		},
 	} {
-		props := get(t, v[engine], "Resources", "RotatorFunction", "Properties").(map[string]any)
-		n, ok := props["ReservedConcurrentExecutions"].(int)
+		reserved := get(t, tpl, "Resources", "RotatorFunction", "Properties", "ReservedConcurrentExecutions")
+		truth := func(reserve bool) map[string]bool {
+			m := map[string]bool{"ReserveConcurrency": reserve}
+			for e, cond := range engineConditions {
+				m[cond] = e == engine
+			}
+			return m
+		}
+		// ReserveConcurrency false: no reservation at all, for accounts
+		// whose limit leaves none (Lambda keeps 100 unreserved).
+		if r, kept := resolve(reserved, truth(false)); kept {
+			t.Errorf("RotationEngine %s, ReserveConcurrency false: ReservedConcurrentExecutions = %v, want none", engine, r)
+		}
+		r, _ := resolve(reserved, truth(true))
+		n, ok := r.(int)
 		if !ok {
-			t.Errorf("RotationEngine %s: ReservedConcurrentExecutions = %v, want a number", engine, props["ReservedConcurrentExecutions"])
+			t.Errorf("RotationEngine %s: ReservedConcurrentExecutions = %v, want a number", engine, reserved)
 			continue
 		}
 		if why := want(n); why != "" {
 			t.Errorf("RotationEngine %s: ReservedConcurrentExecutions = %d, %s", engine, n, why)
 		}
+		if n != ops.Reserved[engine] {
+			t.Errorf("RotationEngine %s: ReservedConcurrentExecutions = %d, but make deploy plans for ops.Reserved %d", engine, n, ops.Reserved[engine])
+		}
+	}
+	want := map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "ReserveConcurrency"}, "true"}}
+	if got := get(t, tpl, "Conditions", "ReserveConcurrency"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Conditions.ReserveConcurrency = %v, want !Equals [!Ref ReserveConcurrency, \"true\"]", got)
 	}
 }
