@@ -86,10 +86,15 @@ func scheduleProblems(h, d, life, margin time.Duration) []string {
 	if gap := 2*h + d; gap >= usable {
 		out = append(out, fmt.Sprintf("with one whole window failed, up to 2H + D = %v, not below %v", gap, usable))
 	}
-	// Whether rate(N hours) windows restart at midnight is not documented:
-	// an interval that divides a day (or is whole days) makes it moot.
+	// rate() windows restart at midnight UTC (Secrets Manager's
+	// RotationRules reference), and a window may reach neither the next one
+	// nor the next UTC day: an interval that does not divide a day makes the
+	// day's last window short, which H + D above does not describe.
 	if (24*time.Hour)%h != 0 && h%(24*time.Hour) != 0 {
 		out = append(out, fmt.Sprintf("interval %v neither divides a day nor is whole days", h))
+	}
+	if d > 24*time.Hour {
+		out = append(out, fmt.Sprintf("window %v reaches into the next UTC day", d))
 	}
 	return out
 }
