@@ -19,6 +19,14 @@ func (s *Source) SetAuthHeader(r *http.Request, tok Token) {
 	}
 }
 
+// clearAuthHeader removes from r the headers SetAuthHeader sets.
+func (s *Source) clearAuthHeader(r *http.Request) {
+	r.Header.Del("Authorization")
+	if s.apiKeyHeader != "" {
+		r.Header.Del(s.apiKeyHeader)
+	}
+}
+
 // checkAPIKeyHeader checks that APIKeyHeader and OmitAPIKey agree and that
 // the header can carry the client id without clobbering the token.
 func (c Config) checkAPIKeyHeader() error {

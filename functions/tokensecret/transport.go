@@ -28,6 +28,17 @@ const maxDrain = 64 << 10
 // own cache, so the rejected token may be sent again until that cache
 // expires (SECRETS_MANAGER_TTL, at most 300 s); see Source.Reject.
 //
+// The token goes only to the origin (scheme, host and port) of the request
+// the caller made. An http.Client sends each redirect hop through RoundTrip
+// again: a hop to the same origin carries the token (and is retried after a
+// 401 as above); a hop to any other origin (another host, a subdomain,
+// another port, http to https) is sent without Authorization and without
+// the client id header, the caller's own included, and its 401 rejects no
+// token; a hop from https to plain http is refused with an error naming the
+// target, and nothing is sent. The origin is found through each redirect
+// response's Request; if a RoundTripper wrapped around Transport drops it,
+// every hop is sent without the token.
+//
 // Transport never modifies the caller's request; it sends clones.
 type Transport struct {
 	// Source gives the tokens. Required.
@@ -45,13 +56,16 @@ func NewClient(src *Source) *http.Client {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if origin := firstURL(req); origin == nil || !sameOrigin(origin, req.URL) {
+		return t.elsewhere(req, origin)
+	}
 	ctx := req.Context()
 	tok, err := t.Source.Get(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("getting token for %s %s: %w", req.Method, req.URL.Redacted(), err)
 	}
-	resp, err := t.base().RoundTrip(t.authorized(req, tok))
+	resp, err := t.send(t.authorized(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -72,7 +86,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 	resp.Body.Close()
-	return t.base().RoundTrip(retry)
+	return t.send(retry)
+}
+
+// send sends r through Base, and sets the response's Request to r if Base
+// left it unset, so that the origin of a redirect that follows can be found.
+func (t *Transport) send(r *http.Request) (*http.Response, error) {
+	resp, err := t.base().RoundTrip(r)
+	if resp != nil && resp.Request == nil {
+		resp.Request = r
+	}
+	return resp, err
 }
 
 // base is the RoundTripper that sends requests.
