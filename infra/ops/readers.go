@@ -178,7 +178,7 @@ func (o *Operator) setReaders(ctx context.Context, name, tokenName string, reade
 		if isAccessDenied(err) {
 			return fmt.Errorf("integration %q: not allowed to set the readers of token secret %s (the operator needs secretsmanager:PutResourcePolicy on it): %w", name, tokenName, err)
 		}
-		return fmt.Errorf("integration %q: putting the resource policy of token secret %s: %w", name, tokenName, err)
+		return fmt.Errorf("integration %q: putting the resource policy of token secret %s (does every reader exist?): %w; make integration-readers NAME=%s retries", name, tokenName, err, name)
 	}
 	o.say(name, "readers set: token secret %s's resource policy lets %s read it", tokenName, strings.Join(slices.Compact(slices.Sorted(slices.Values(readers))), ", "))
 	return nil
