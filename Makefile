@@ -9,7 +9,7 @@ STACK_NAME ?= tokenrotator
 SAMCONFIG := infra/samconfig.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-remove token-env
+.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -93,11 +93,17 @@ rotate: ## force a rotation in the deployed stack: every integration, or INTEGRA
 status: ## one screen on the deployed stack: each integration's token age, expiry, last run, versions, engine; alarms in ALARM; dead-letter queue depth. Read-only; fails when a token will not outlive its next run
 	$(GO) run ./infra/status/cmd/status -stack "$(STACK_NAME)"
 
-integration-add: ## add an integration: NAME=acme CREDENTIALS=<its credentials secret's full ARN>; tags, token secret, stale alarm, first rotation
+integration-add: ## add an integration: NAME=acme CREDENTIALS=<its credentials secret's full ARN> [READERS=<principal ARNs, comma-separated>]; tags, token secret and its READERS, stale alarm, first rotation
 	@if [ -z "$(NAME)" ] || [ -z "$(CREDENTIALS)" ]; then \
 		echo "make integration-add needs NAME=<integration name> and CREDENTIALS=<the credentials secret's full ARN>," \
 			"e.g. make integration-add NAME=acme CREDENTIALS=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-credentials-AbCdEf" >&2; exit 2; fi
-	$(GO) run ./infra/ops/cmd/integration add -stack "$(STACK_NAME)" -name "$(NAME)" -credentials "$(CREDENTIALS)"
+	$(GO) run ./infra/ops/cmd/integration add -stack "$(STACK_NAME)" -name "$(NAME)" -credentials "$(CREDENTIALS)" $(if $(READERS),-readers "$(READERS)")
+
+integration-readers: ## set who reads an added integration's token: NAME=acme READERS=<IAM role, user or account root ARNs, comma-separated> replaces the list; READERS=none: nobody
+	@if [ -z "$(NAME)" ] || [ -z "$(READERS)" ]; then \
+		echo "make integration-readers needs NAME=<integration name> and READERS=<IAM principal ARNs, comma-separated, or none>," \
+			"e.g. make integration-readers NAME=acme READERS=arn:aws:iam::123456789012:role/acme-service" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration readers -stack "$(STACK_NAME)" -name "$(NAME)" -readers "$(READERS)"
 
 integration-remove: ## remove an added integration: NAME=acme; deletes its token secret and alarm, untags its credentials secret if unused
 	@if [ -z "$(NAME)" ]; then echo "make integration-remove needs NAME=<integration name>, e.g. make integration-remove NAME=acme" >&2; exit 2; fi

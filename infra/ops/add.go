@@ -39,7 +39,9 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 //  3. tags the credentials secret tokenrotator:stack=<stack>, which lets
 //     the stack's role read it;
 //  4. creates the token secret, value {}, tagged with the stack, the name
-//     and the credentials secret's ARN;
+//     and the credentials secret's ARN; with readers (principal ARNs),
+//     lets exactly them read it, as Readers does, and without, leaves its
+//     readers as they are (a new one has none);
 //  5. puts the integration's stale alarm;
 //  6. invokes the function with {"force": true, "integration": name};
 //  7. with the secretsmanager engine, gives the token secret Secrets
@@ -50,7 +52,7 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 // Each step prints one line. A failed first rotation returns a
 // *FirstRotationError, everything else staying in place. It needs the
 // stack's name, function name, secret prefix and alarm topic.
-func (o *Operator) Add(ctx context.Context, name, credentialsARN string) (Report, error) {
+func (o *Operator) Add(ctx context.Context, name, credentialsARN string, readers ...string) (Report, error) {
 	if err := integration.CheckName(name); err != nil {
 		return Report{}, err
 	}
@@ -58,6 +60,9 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string) (Report
 		return Report{}, fmt.Errorf("integration name %q is the stack's own integration's (the function's INTEGRATION): choose another", name)
 	}
 	if err := CheckCredentialsARN(credentialsARN); err != nil {
+		return Report{}, err
+	}
+	if err := checkReaders(readers); err != nil {
 		return Report{}, err
 	}
 	if err := o.need(OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic); err != nil {
@@ -86,6 +91,9 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string) (Report
 		if err := o.createToken(ctx, name, tokenName, credentialsARN); err != nil {
 			return Report{}, err
 		}
+	}
+	if err := o.addReaders(ctx, name, tokenName, existing, readers); err != nil {
+		return Report{}, err
 	}
 	if _, err := o.cfg.Alarms.PutMetricAlarm(ctx, staleAlarm(st, name)); err != nil {
 		return Report{}, fmt.Errorf("integration %q: putting alarm %s: %w", name, AlarmName(st.Name, name), err)

@@ -23,11 +23,15 @@ import (
 var ErrUsage = errors.New("usage")
 
 // usage is the command's help text.
-const usage = `integration: add, remove or rotate the integrations of a tokenrotator stack.
+const usage = `integration: add, remove or rotate the integrations of a tokenrotator stack, or set who reads one.
 
-  integration add    -name N -credentials ARN [stack flags]
-      tag the credentials secret, create the token secret <prefix>N and the
-      alarm <stack>-integration-N-stale, then rotate N once
+  integration add    -name N -credentials ARN [-readers ARNS] [stack flags]
+      tag the credentials secret, create the token secret <prefix>N (read by
+      the principals ARNS, else by nobody yet) and the alarm
+      <stack>-integration-N-stale, then rotate N once
+  integration readers -name N -readers ARNS|none [stack flags]
+      let exactly the principals ARNS (IAM role, user or account root ARNs,
+      separated by commas) read N's token secret; none: nobody
   integration remove -name N [stack flags]
       delete N's token secret and alarm; untag its credentials secret when
       no other integration uses it
@@ -55,6 +59,7 @@ type flags struct {
 	lambdaEndpoint string
 	name           string
 	credentials    string
+	readers        string
 }
 
 // Run runs the subcommand args[0] with the flags that follow. Errors in
@@ -70,7 +75,7 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(errOut, usage)
 		newFlagSet("", &flags{}, errOut).PrintDefaults()
-		return fmt.Errorf("%w: want a subcommand: add, remove or rotate", ErrUsage)
+		return fmt.Errorf("%w: want a subcommand: add, readers, remove or rotate", ErrUsage)
 	}
 	sub := args[0]
 	var f flags
@@ -79,13 +84,17 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 	case "add":
 		fs.StringVar(&f.name, "name", "", "the integration's `name`: lower-case letters, digits and hyphens, at most 40 (required)")
 		fs.StringVar(&f.credentials, "credentials", "", "the credentials secret's full `ARN` (required)")
+		fs.StringVar(&f.readers, "readers", "", "the IAM principal `ARNs` (roles, users, account roots; separated by commas) that may read the token; empty: nobody yet")
+	case "readers":
+		fs.StringVar(&f.name, "name", "", "the integration's `name` (required)")
+		fs.StringVar(&f.readers, "readers", "", "the IAM principal `ARNs` (roles, users, account roots; separated by commas) that may read the token, replacing those that could; "+NoReaders+": nobody (required)")
 	case "remove":
 		fs.StringVar(&f.name, "name", "", "the integration's `name` (required)")
 	case "rotate":
 		fs.StringVar(&f.name, "name", "", "rotate only the integration `name`; empty rotates every one")
 	default:
 		fmt.Fprint(errOut, usage)
-		return fmt.Errorf("%w: unknown subcommand %q: want add, remove or rotate", ErrUsage, sub)
+		return fmt.Errorf("%w: unknown subcommand %q: want add, readers, remove or rotate", ErrUsage, sub)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,7 +102,8 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("%w: %s: %v", ErrUsage, sub, err)
 	}
-	if err := f.check(sub, fs.Args()); err != nil {
+	readers, err := f.check(sub, fs.Args())
+	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrUsage, sub, err)
 	}
 	op, err := c.operator(ctx, sub, f, out)
@@ -102,7 +112,9 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 	}
 	switch sub {
 	case "add":
-		_, err = op.Add(ctx, f.name, f.credentials)
+		_, err = op.Add(ctx, f.name, f.credentials, readers...)
+	case "readers":
+		err = op.Readers(ctx, f.name, readers)
 	case "remove":
 		err = op.Remove(ctx, f.name)
 	default:
@@ -124,8 +136,8 @@ func newFlagSet(sub string, f *flags, errOut io.Writer) *flag.FlagSet {
 }
 
 // check validates the command line of subcommand sub; rest is what the
-// flags left.
-func (f flags) check(sub string, rest []string) error {
+// flags left. It returns the readers -readers names.
+func (f flags) check(sub string, rest []string) ([]string, error) {
 	var problems []string
 	if len(rest) > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected arguments %q (every value is a flag, such as -name acme)", rest))
@@ -139,10 +151,22 @@ func (f flags) check(sub string, rest []string) error {
 	if sub == "add" && f.credentials == "" {
 		problems = append(problems, "-credentials is required: the credentials secret's full ARN")
 	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
+	var readers []string
+	switch {
+	case sub == "add" && strings.TrimSpace(f.readers) == NoReaders:
+		problems = append(problems, "-readers "+NoReaders+" is for integration readers: leave -readers out and nobody reads the new token")
+	case sub == "readers" && f.readers == "":
+		problems = append(problems, "-readers is required: principal ARNs separated by commas, or "+NoReaders)
+	case f.readers != "":
+		var err error
+		if readers, err = ParseReaders(f.readers); err != nil {
+			problems = append(problems, "-readers: "+err.Error())
+		}
 	}
-	return nil
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	return readers, nil
 }
 
 // required lists the stack outputs subcommand sub needs.
@@ -150,7 +174,7 @@ func required(sub string) []string {
 	switch sub {
 	case "add":
 		return []string{OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic}
-	case "remove":
+	case "readers", "remove":
 		return []string{OutputSecretPrefix}
 	}
 	return []string{OutputFunctionName}

@@ -60,8 +60,11 @@ func TestCLI(t *testing.T) {
 		return err
 	}
 
-	if err := run("add", "-name", "acme", "-credentials", creds); err != nil {
+	if err := run("add", "-name", "acme", "-credentials", creds, "-readers", readerUser+","+readerRole); err != nil {
 		t.Fatalf("add: error = %v\n%s", err, out.String())
+	}
+	if got, _ := r.readers(t, testPrefix+"acme"); !slices.Equal(got, []string{readerRole, readerUser}) {
+		t.Errorf("add -readers: readers = %q, want %q", got, []string{readerRole, readerUser})
 	}
 	if !strings.Contains(out.String(), "acme: rotated: token expires 2026-11-30T05:00:00Z, version v-acme") {
 		t.Errorf("add output lacks the outcome:\n%s", out.String())
@@ -84,6 +87,18 @@ func TestCLI(t *testing.T) {
 		t.Errorf("emulator got %q with %q, want %q with %q", stub.paths, stub.payloads, wantPaths, wantPayloads)
 	}
 	stub.mu.Unlock()
+	if err := run("readers", "-name", "acme", "-readers", readerAccount); err != nil {
+		t.Fatalf("readers: error = %v\n%s", err, out.String())
+	}
+	if got, _ := r.readers(t, testPrefix+"acme"); !slices.Equal(got, []string{readerAccount}) {
+		t.Errorf("readers -readers %s: readers = %q", readerAccount, got)
+	}
+	if err := run("readers", "-name", "acme", "-readers", "none"); err != nil {
+		t.Fatalf("readers none: error = %v\n%s", err, out.String())
+	}
+	if got, ok := r.readers(t, testPrefix+"acme"); ok {
+		t.Errorf("readers -readers none: readers = %q, want no resource policy", got)
+	}
 	if err := run("remove", "-name", "acme"); err != nil {
 		t.Fatalf("remove: error = %v\n%s", err, out.String())
 	}
@@ -172,6 +187,11 @@ func TestCLIUsage(t *testing.T) {
 		{name: "add without name", args: []string{"add", "-credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf"}, wantErr: "-name is required"},
 		{name: "add without credentials", args: []string{"add", "-name", "acme"}, wantErr: "-credentials is required"},
 		{name: "remove without name", args: []string{"remove"}, wantErr: "-name is required"},
+		{name: "readers without name", args: []string{"readers", "-readers", readerRole}, wantErr: "-name is required"},
+		{name: "readers without readers", args: []string{"readers", "-name", "acme"}, wantErr: "-readers is required: principal ARNs separated by commas, or none"},
+		{name: "readers with a bad one", args: []string{"readers", "-name", "acme", "-readers", readerRole + ",acme-service"}, wantErr: `-readers: reader "acme-service" is not an IAM role, user or account root ARN`},
+		{name: "add with a bad reader", args: []string{"add", "-name", "acme", "-credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf", "-readers", "*"}, wantErr: `-readers: reader "*" is not`},
+		{name: "add with readers none", args: []string{"add", "-name", "acme", "-credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf", "-readers", "none"}, wantErr: "-readers none is for integration readers"},
 		{name: "stray argument", args: []string{"rotate", "acme"}, wantErr: `unexpected arguments ["acme"]`},
 		{name: "empty stack", args: []string{"rotate", "-stack", ""}, wantErr: "-stack is empty"},
 		{name: "unknown flag", args: []string{"rotate", "-integration", "acme"}, wantErr: "flag provided but not defined: -integration"},

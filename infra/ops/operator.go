@@ -23,6 +23,8 @@ type SecretsAPI interface {
 	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 	TagResource(ctx context.Context, in *secretsmanager.TagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.TagResourceOutput, error)
 	UntagResource(ctx context.Context, in *secretsmanager.UntagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
+	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
+	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
 }
 
 // RotationsAPI is the part of *secretsmanager.Client that turns on Secrets
@@ -52,7 +54,7 @@ type Config struct {
 	// Stack holds the deployed stack's facts; see ResolveStack. Each method
 	// says which fields it needs.
 	Stack Stack
-	// Secrets is Secrets Manager; required by Add and Remove.
+	// Secrets is Secrets Manager; required by Add, Readers and Remove.
 	Secrets SecretsAPI
 	// Rotations is Secrets Manager's rotation; required by Add with the
 	// secretsmanager engine.

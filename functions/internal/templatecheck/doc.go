@@ -12,8 +12,16 @@
 //     INTEGRATION_SECRET_PREFIX tagged so too, and lists secrets, the one
 //     action on "*", with a comment saying why; no statement reads, writes
 //     or describes every secret without that tag;
-//   - TokenReaderPolicy is read-only, and IntegrationTokenReaderPolicy reads
-//     only the token secret its role's integration.TagIntegration tag names;
+//   - TokenReaderPolicy is read-only; IntegrationTokenReaderPolicy grants no
+//     secret and denies every Secrets Manager write on the integration
+//     secrets; no statement that reads a secret depends on a value a session
+//     sets (a principal tag, a SAML attribute, a user name, ...);
+//   - with that policy and the resource policy make integration-readers puts
+//     on a token secret (ops.ReaderPolicy), a small evaluator of IAM's
+//     documented rules (iameval_test.go) finds that a principal reads exactly
+//     the token secrets that list it, whatever tags its session carries, and
+//     finds the hole in the tag-based grant the template had before
+//     (readers_test.go);
 //   - the function's Timeout covers 1,000 integrations due at once;
 //   - the schedule defaults to rate(23 hours), and is the resource SAM
 //     generated from the ScheduleV2 event it replaced;

@@ -3,11 +3,13 @@ package templatecheck
 import (
 	"math"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokenrotator/tokenrotator/functions/integration"
@@ -25,11 +27,6 @@ var (
 	// stackTagKey is the condition key that holds a statement to the
 	// secrets tagged with the stack's name.
 	stackTagKey = "secretsmanager:ResourceTag/" + integration.TagStack
-	// taggedTokenARN is the one resource of IntegrationTokenReaderPolicy:
-	// the token secret named by the role's integration tag, with exactly
-	// the 6-character suffix Secrets Manager adds (${!...} is how Fn::Sub
-	// writes a literal ${...}, here an IAM policy variable).
-	taggedTokenARN = ownSecretARN + stackPrefix + "${!aws:PrincipalTag/" + integration.TagIntegration + "}-??????"
 )
 
 // sensitiveSecretActions read or change a secret's value, or read its tags
@@ -147,17 +144,15 @@ func pinsStack(s statement) bool {
 	return len(m) == 1 && (m["Ref"] == "AWS::StackName" || m["Fn::Sub"] == "${AWS::StackName}")
 }
 
-// allowedWildcard says whether the wildcard resource r of statement s is one
-// the fleet design needs, each held in its own test below: ListSecrets on
-// "*", a secret ARN of the stack's account held to the stack's tag, or the
-// tagged-token pattern of IntegrationTokenReaderPolicy.
+// allowedWildcard says whether the wildcard resource r of the Allow
+// statement s is one the fleet design needs, each held in its own test
+// below: ListSecrets on "*", or a secret ARN of the stack's account held to
+// the stack's tag.
 func allowedWildcard(s statement, r string) bool {
 	actions := s.actions()
 	switch {
 	case r == "*":
 		return slices.Equal(actions, []string{"secretsmanager:ListSecrets"})
-	case r == taggedTokenARN:
-		return slices.Equal(actions, []string{"secretsmanager:GetSecretValue"})
 	case strings.HasPrefix(r, ownSecretARN) && pinsStack(s):
 		for _, a := range actions {
 			if !strings.HasPrefix(a, "secretsmanager:") {
@@ -352,47 +347,167 @@ func conditionKeys(s statement) map[string][]string {
 	return out
 }
 
-// TestIntegrationTokenReaderPolicy holds that the policy consumers of an
-// added integration attach reads one token secret, the one its role's
-// integration tag names, and decrypts through Secrets Manager only.
+// readOnlySecretActions are the Secrets Manager actions that change
+// nothing: a reader of a token secret may be allowed them. Every other
+// action of the SDK's client writes a secret, its stages, its tags, its
+// replicas or its resource policy.
+var readOnlySecretActions = map[string]bool{
+	"BatchGetSecretValue": true, "DescribeSecret": true, "GetRandomPassword": true, "GetResourcePolicy": true,
+	"GetSecretValue": true, "ListResourcePolicies": true, "ListSecretVersionIds": true, "ListSecrets": true,
+	"ValidateResourcePolicy": true,
+}
+
+// secretsManagerActions returns the names of the Secrets Manager
+// operations, one per method of the SDK's client (an IAM action has its
+// operation's name), so that an operation a newer SDK brings is classified
+// here before the guard below can pass.
+func secretsManagerActions(t *testing.T) []string {
+	t.Helper()
+	ty := reflect.TypeFor[*secretsmanager.Client]()
+	var out []string
+	for i := range ty.NumMethod() {
+		if name := ty.Method(i).Name; name != "Options" {
+			out = append(out, name)
+		}
+	}
+	if len(out) < 20 {
+		t.Fatalf("the Secrets Manager client has %d operations, want the 20 and more the service has", len(out))
+	}
+	return out
+}
+
+// readerGuardSid is the Sid of IntegrationTokenReaderPolicy's Deny.
+const readerGuardSid = "ChangeNoIntegrationSecret"
+
+// TestIntegrationTokenReaderPolicy holds that the policy readers of an
+// added integration attach grants no secret (their grant is the token
+// secret's resource policy, see readers_test.go), denies every write to
+// the stack's integration secrets, whatever other policies allow, and
+// decrypts through Secrets Manager only.
 func TestIntegrationTokenReaderPolicy(t *testing.T) {
 	tpl := load(t)
 	prefix := envPrefix(t, tpl)
 	if ty := get(t, tpl, "Resources", "IntegrationTokenReaderPolicy", "Type"); ty != "AWS::IAM::ManagedPolicy" {
 		t.Fatalf("IntegrationTokenReaderPolicy.Type = %v, want AWS::IAM::ManagedPolicy", ty)
 	}
-	want := ownSecretARN + prefix + "${!aws:PrincipalTag/" + integration.TagIntegration + "}-??????"
-	var actions []string
-	for _, s := range statements(t, tpl) {
-		if !strings.HasPrefix(s.where, "IntegrationTokenReaderPolicy/") {
-			continue
+	var writes []string
+	for _, a := range secretsManagerActions(t) {
+		if !readOnlySecretActions[a] {
+			writes = append(writes, "secretsmanager:"+a)
 		}
-		if s.m["Effect"] != "Allow" {
-			t.Errorf("%s: Effect = %v, want Allow", s.where, s.m["Effect"])
-		}
-		for _, a := range s.actions() {
-			actions = append(actions, a)
-			switch a {
-			case "secretsmanager:GetSecretValue":
-				if got := resourceTexts(t, s); !slices.Equal(got, []string{want}) {
-					t.Errorf("%s: %s on %q, want on exactly [%q]", s.where, a, got, want)
+	}
+	slices.Sort(writes)
+	doc := get(t, tpl, "Resources", "IntegrationTokenReaderPolicy", "Properties", "PolicyDocument")
+	var guards, actions []string
+	for _, item := range list(get(t, doc, "Statement")) {
+		s := statement{where: "IntegrationTokenReaderPolicy/" + fmtSid(item.(map[string]any)), m: item.(map[string]any)}
+		switch s.m["Effect"] {
+		case "Deny":
+			guards = append(guards, s.where)
+			if fmtSid(s.m) != readerGuardSid {
+				t.Errorf("%s: a Deny, want only %s", s.where, readerGuardSid)
+			}
+			if got := slices.Sorted(slices.Values(s.actions())); !slices.Equal(got, writes) {
+				t.Errorf("%s: Action = %v, want every Secrets Manager action that is not read-only, %v", s.where, got, writes)
+			}
+			if got, want := resourceTexts(t, s), []string{ownSecretARN + prefix + "*"}; !slices.Equal(got, want) {
+				t.Errorf("%s: Resource = %q, want %q, every integration secret of the stack", s.where, got, want)
+			}
+			if c, ok := s.m["Condition"]; ok {
+				t.Errorf("%s: Condition %v, want none: the guard holds whoever asks", s.where, c)
+			}
+		case "Allow":
+			for _, a := range s.actions() {
+				actions = append(actions, a)
+				if a != "kms:Decrypt" {
+					t.Errorf("%s grants %s, want only kms:Decrypt: the token secret's resource policy grants the read", s.where, a)
+					continue
 				}
-			case "kms:Decrypt":
 				if !refs(s.m["Resource"])["TokenKmsKeyArn"] || len(list(s.m["Resource"])) != 1 {
 					t.Errorf("%s: %s on %v, want on TokenKmsKeyArn only", s.where, a, s.m["Resource"])
 				}
 				if !hasViaService(s.m) {
 					t.Errorf("%s: %s without a kms:ViaService condition", s.where, a)
 				}
-			default:
-				t.Errorf("%s grants %s, want only secretsmanager:GetSecretValue and kms:Decrypt", s.where, a)
+			}
+		default:
+			t.Errorf("%s: Effect = %v", s.where, s.m["Effect"])
+		}
+	}
+	if len(guards) != 1 {
+		t.Errorf("IntegrationTokenReaderPolicy Deny statements = %v, want exactly one, %s", guards, readerGuardSid)
+	}
+	// The guard holds whatever the parameters: it is no branch of an Fn::If.
+	for _, item := range get(t, doc, "Statement").([]any) {
+		if m, _ := item.(map[string]any); m["Fn::If"] != nil {
+			for _, b := range branches(item) {
+				if bm, _ := b.(map[string]any); bm["Effect"] == "Deny" {
+					t.Errorf("IntegrationTokenReaderPolicy/%s is a Deny under Fn::If, want it unconditional", fmtSid(bm))
+				}
 			}
 		}
 	}
-	slices.Sort(actions)
-	if want := []string{"kms:Decrypt", "secretsmanager:GetSecretValue"}; !slices.Equal(actions, want) {
-		t.Errorf("IntegrationTokenReaderPolicy actions = %v, want %v", actions, want)
+	if !slices.Equal(actions, []string{"kms:Decrypt"}) {
+		t.Errorf("IntegrationTokenReaderPolicy allows %v, want only kms:Decrypt (when TokenKmsKeyArn is set)", actions)
 	}
+}
+
+// sessionKeys are condition keys, and prefixes of keys, whose values the
+// caller or its identity provider chooses when it starts a session: tags
+// (sts:TagSession, SAML and OIDC attributes, Identity Center), names and
+// source identities. A grant of a secret that depends on one grants it to
+// whoever may start such a session.
+var sessionKeys = []string{
+	"aws:PrincipalTag/", "aws:RequestTag/", "aws:TagKeys", "saml:", "aws:userid", "aws:username",
+	"aws:SourceIdentity", "sts:", "aws:FederatedProvider", "accounts.google.com:", "cognito-identity.amazonaws.com:",
+	"graph.facebook.com:", "www.amazon.com:",
+}
+
+// resourceKeys are the only condition keys (by prefix) a grant to read a
+// secret may depend on: tags of the secret itself, which only those who may
+// tag it set.
+var resourceKeys = []string{"secretsmanager:ResourceTag/", "aws:ResourceTag/"}
+
+// TestNoSecretReadOnSessionKeys holds that no statement of the template
+// that allows reading a secret depends on what a session carries: its
+// Resource has no policy variable (${aws:PrincipalTag/...},
+// ${aws:username}, ...: each is a value of the request), and its Condition
+// names only the secret's own tags. A session tag overrides a role tag of
+// the same key, so a grant named by a principal tag goes to whoever may tag
+// a session.
+func TestNoSecretReadOnSessionKeys(t *testing.T) {
+	for _, s := range statements(t, load(t)) {
+		if s.m["Effect"] != "Allow" || !readsSecrets(s) {
+			continue
+		}
+		for _, r := range resourceTexts(t, s) {
+			if strings.Contains(r, "${!") {
+				t.Errorf("%s: Resource %q holds a policy variable: a value of the request, not of the secret", s.where, r)
+			}
+		}
+		for op, keys := range conditionKeys(s) {
+			for _, k := range keys {
+				switch {
+				case slices.ContainsFunc(sessionKeys, func(p string) bool { return strings.HasPrefix(k, p) }):
+					t.Errorf("%s: Condition %s on %s, which a session sets", s.where, op, k)
+				case !slices.ContainsFunc(resourceKeys, func(p string) bool { return strings.HasPrefix(k, p) }):
+					t.Errorf("%s: Condition %s on %s, want only the secret's tags (%v)", s.where, op, k, resourceKeys)
+				}
+			}
+		}
+	}
+}
+
+// readsSecrets reports whether s allows a read-only Secrets Manager action.
+func readsSecrets(s statement) bool {
+	for _, a := range s.actions() {
+		for read := range readOnlySecretActions {
+			if grants(a, "secretsmanager:"+read) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestEnvIntegrationIsDefault holds that the stack's own integration is

@@ -1,10 +1,13 @@
 // Command integration adds an integration to a deployed tokenrotator
-// stack, removes one, or forces rotations, with the AWS SDK (credentials
-// and Region as for the aws CLI). make integration-add, make
-// integration-remove and make rotate run it.
+// stack, sets who reads its token, removes one, or forces rotations, with
+// the AWS SDK (credentials and Region as for the aws CLI). make
+// integration-add, make integration-readers, make integration-remove and
+// make rotate run it.
 //
 //	go run ./infra/ops/cmd/integration add -stack tokenrotator -name acme \
 //		-credentials arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-AbCdEf
+//	go run ./infra/ops/cmd/integration readers -stack tokenrotator -name acme \
+//		-readers arn:aws:iam::123456789012:role/acme-service
 //	go run ./infra/ops/cmd/integration rotate -stack tokenrotator [-name acme]
 //	go run ./infra/ops/cmd/integration remove -stack tokenrotator -name acme
 //
