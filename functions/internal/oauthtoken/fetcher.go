@@ -308,13 +308,14 @@ func classify(err error, sc scrubber, status int, tooLarge bool, maxBody int64) 
 	if status != 0 {
 		// A response arrived and the oauth2 package could not read it: not
 		// JSON, no access_token, a broken body. Retrying will not fix it.
-		return &Error{Reason: "token response refused", StatusCode: status, Err: errors.New(sc.scrub(stripBody(err.Error())))}
+		return &Error{Reason: "token response refused", StatusCode: status, Err: errors.New(sc.scrub(stripBody(unwrapURL(err).Error())))}
 	}
 	// No response: a network error or a timeout of this attempt.
 	return &Error{Reason: "token request failed", Retryable: true, Err: errors.New(sc.scrub(unwrapURL(err).Error()))}
 }
 
-// unwrapURL drops *url.Error's "Post URL:" prefix, keeping the cause.
+// unwrapURL drops *url.Error's "Post URL:" prefix, keeping the cause: the
+// URL would show TOKEN_URL's query, which may hold a key.
 func unwrapURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Err != nil {

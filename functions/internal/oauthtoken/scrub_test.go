@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -159,5 +160,43 @@ func TestScrubKeepsWhatIsNotTheSecret(t *testing.T) {
 	}
 	if got := newScrubber().scrub("a\nb"); got != "a b" {
 		t.Errorf("scrub without forms = %q, want control characters made spaces", got)
+	}
+}
+
+// The token URL's query may hold a key: no error names it, even when
+// net/http's *url.Error quotes the whole URL.
+func TestFetchErrorsLeaveTheTokenURLsQueryOut(t *testing.T) {
+	const key = "SENTINEL-url-key-9a1c"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name   string
+		answer func(http.ResponseWriter, *http.Request)
+		url    string // empty: the endpoint's
+		want   string
+	}{
+		{"a redirect whose Location does not parse", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Location", "http://[::1")
+			w.WriteHeader(http.StatusFound)
+		}, "", "token response refused: HTTP 302"},
+		{"a refusal", jsonAnswer(400, `{"error":"invalid_client"}`), "", "invalid_client"},
+		{"no endpoint", ok, closed.URL + "/t?key=" + key, "token request failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{MaxAttempts: 1}, tt.answer)
+			if tt.url != "" {
+				h.f.cfg.TokenURL = tt.url
+			} else {
+				h.f.cfg.TokenURL += "?key=" + key
+			}
+			_, err := h.f.Fetch(context.Background(), goodCreds)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Fetch() error = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error()+h.logs.String(), key) {
+				t.Errorf("Fetch() error = %q, logs %s; want neither to show the URL's query", err, h.logs.String())
+			}
+		})
 	}
 }
