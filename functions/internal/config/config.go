@@ -342,20 +342,21 @@ func parseTokenParams(raw string) (url.Values, error) {
 // checkURL accepts an absolute https URL, or http on a loopback host
 // (localhost, 127.0.0.0/8, ::1) for local emulators: the token URL gets
 // the client secret, the test URL a token. There is no setting that turns
-// TLS verification off.
+// TLS verification off. Its errors show the URL as ShowURL does.
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		return fmt.Errorf("is not a URL")
 	}
+	shown := ShowURL(raw)
 	if u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL with a host", raw)
+		return fmt.Errorf("%q is not an absolute URL with a host", shown)
 	}
 	if u.User != nil {
 		return fmt.Errorf("must not carry user information; credentials come from the credentials secret")
 	}
 	if u.Fragment != "" {
-		return fmt.Errorf("%q must not have a fragment", raw)
+		return fmt.Errorf("%q must not have a fragment", shown)
 	}
 	switch u.Scheme {
 	case "https":
@@ -364,9 +365,9 @@ func checkURL(raw string) error {
 		if IsLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%q: https is required (plain http is allowed only for loopback hosts)", raw)
+		return fmt.Errorf("%q: https is required (plain http is allowed only for loopback hosts)", shown)
 	default:
-		return fmt.Errorf("%q: scheme %q is not supported, https is required", raw, u.Scheme)
+		return fmt.Errorf("%q: scheme %q is not supported, https is required", shown, u.Scheme)
 	}
 }
 

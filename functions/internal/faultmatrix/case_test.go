@@ -155,6 +155,10 @@ type matrixCase struct {
 	// delivering the event: want then has one outcome per act (see protocol).
 	native *protocol
 
+	// urlKey puts a key in TOKEN_URL's query, and in TEST_URL's when the
+	// case sets one: ?key=<urlKey>, which must show nowhere.
+	urlKey bool
+
 	// gap, if set, says which invariant the production code breaks in this
 	// case, and how. The case then passes only while the gap is there, so
 	// that fixing it forces the mark, and the table, to be updated.
@@ -228,6 +232,13 @@ func (c matrixCase) injected() string {
 	}
 	if c.tls {
 		parts = append(parts, "TOKEN_URL https, certificate not trusted")
+	}
+	if c.urlKey {
+		urls := "TOKEN_URL"
+		if c.native != nil && c.native.testURL != nil {
+			urls = "TOKEN_URL and TEST_URL"
+		}
+		parts = append(parts, urls+" with ?key=SENTINEL in the query")
 	}
 	if c.sm != nil {
 		n := "every try"

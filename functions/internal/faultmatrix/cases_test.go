@@ -107,6 +107,22 @@ func cases() []matrixCase {
 		add(matrixCase{name: "malformed: " + m.name, area: "IMS", ims: []imsemu.Fault{m.fault}, want: []outcome{failed}, sees: m.sees, tokenRequests: 1})
 	}
 
+	// IMS: a gateway that echoes the refused request, client secret and
+	// all (clientSecret holds + / = %, a space and non-ASCII, so every
+	// form differs), and a key in TOKEN_URL's query: none shows anywhere.
+	echo := func(status int) imsemu.Fault {
+		return named(imsemu.EchoRequest(status), fmt.Sprintf("HTTP %d whose error_description echoes the request (body and headers)", status))
+	}
+	add(
+		matrixCase{name: "gateway echoes the request, body auth", area: "IMS", ims: []imsemu.Fault{echo(400)}, want: []outcome{failed},
+			sees: "token endpoint refused the request: HTTP 400: invalid_request (POST /ims/token/v3 body client_id=faultmatrix-client&client_secret=[REDACTED]&grant_type=client_credentials", tokenRequests: 1},
+		matrixCase{name: "gateway echoes the request, basic auth", area: "IMS", env: map[string]string{config.EnvTokenAuth: "basic"},
+			ims: []imsemu.Fault{echo(401)}, want: []outcome{failed},
+			sees: "token endpoint refused the request: HTTP 401: invalid_request (POST /ims/token/v3 body grant_type=client_credentials … headers … Authorization: Basic [REDACTED];", tokenRequests: 1},
+		matrixCase{name: "TOKEN_URL with a key in its query, HTTP 400", area: "IMS", urlKey: true, ims: []imsemu.Fault{named(imsemu.Status(400, ""), "HTTP 400")},
+			want: []outcome{failed}, sees: `fetching a token from $TOKEN_URL for client "faultmatrix-client": token endpoint refused the request: HTTP 400`, tokenRequests: 1},
+	)
+
 	// Providers: the answer shapes and lifetimes of providers other than IMS.
 	jwtNoExpiresIn := func(c *imsemu.Config) {
 		c.Profile, _ = imsemu.ProfileNamed("ims")

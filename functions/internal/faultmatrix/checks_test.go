@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,19 @@ func TestInvariantChecksCatchViolations(t *testing.T) {
 		{"bare context error", func() delivery { d := failedOK; d.err = fmt.Errorf("%w", context.DeadlineExceeded); return d }(), "", "bare context error"},
 		{"panic", func() delivery { d := failedOK; d.panicked = "boom"; return d }(), "", "panic: boom"},
 		{"client secret in the logs", failedOK, `{"msg":"` + clientSecret + `"}`, "leaked in the logs"},
+		{"client secret form-encoded in the logs", failedOK, `{"msg":"client_secret=SENTINEL%2Bclient%2Fsecret%3Df4%2541u1t+%C3%A9%F0%9F%98%80"}`, "leaked in the logs"},
+		{"client secret form-encoded, lower case, %20", failedOK, `{"msg":"client_secret=SENTINEL%2bclient%2fsecret%3df4%2541u1t%20%c3%a9%f0%9f%98%80"}`, "leaked in the logs"},
+		{"Basic header in an error", func() delivery {
+			d := failedOK
+			d.err = errors.New("echo: Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":SENTINEL%2Bclient%2Fsecret%3Df4%2541u1t+%C3%A9%F0%9F%98%80")))
+			return d
+		}(), "", "leaked in the delivery 1 error"},
+		{"JSON-escaped client secret in a result", func() delivery {
+			d := failedOK
+			d.res.Reason = `{"client_secret":"SENTINEL+client\/secret=f4%41u1t \u00e9\ud83d\ude00"}`
+			return d
+		}(), "", "leaked in the delivery 1 result"},
+		{"the URL's key in the logs", failedOK, `{"msg":"GET https://api.example.com/me?key=` + urlKey + `"}`, "leaked in the logs"},
 		{"issued token in an error", func() delivery { d := rotatedOK; d.err = errors.New("x " + issued.AccessToken); return d }(), "", "leaked in the delivery 1 error"},
 		{"seeded token in a result", func() delivery { d := rotatedOK; d.res.Reason = "SENTINEL-seeded-token-99"; return d }(), "", "leaked in the delivery 1 result"},
 	}

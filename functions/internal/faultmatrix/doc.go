@@ -17,8 +17,11 @@
 //   - the stored value is always a complete, valid token;
 //   - a run writes at most once;
 //   - a run ends before its deadline with its own error;
-//   - no log line, metric, error or result carries the client secret or a
-//     token, and nothing panics.
+//   - no log line, metric, error or result carries the client secret, in
+//     any form a request carries it (form-encoded, in the Basic header's
+//     base64, JSON-escaped: the sentinel holds + / = %, a space and
+//     non-ASCII, so that each form differs), a token, or a key in the
+//     query of TOKEN_URL or TEST_URL, and nothing panics.
 //
 // The cases of area "fleet" run the function's own integration and added
 // ones (INTEGRATION_SECRET_PREFIX), seeded as make integration-add leaves

@@ -48,7 +48,7 @@ type member struct {
 }
 
 func clientOf(name string) string { return "faultmatrix-" + name }
-func secretOf(name string) string { return "SENTINEL-" + name + "-secret-f4u1t" }
+func secretOf(name string) string { return "SENTINEL+" + name + "/secret=f4%41u1t é😀" }
 
 // member returns the fleet's integration named name, or nil.
 func (r *rig) member(name string) *member {

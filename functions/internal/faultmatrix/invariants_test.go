@@ -2,11 +2,15 @@ package faultmatrix
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
@@ -103,16 +107,17 @@ func stateViolations(before, after snapshot, wrote bool, versionID string, issue
 	return bad
 }
 
-// leaks returns where the client secret or a token shows up: logs,
-// metrics, errors, results, panics.
+// leaks returns where a client secret, in any form a request carries it
+// (secretForms), a token or a URL's key shows up: logs, metrics, errors,
+// results, panics.
 func leaks(rec record) []string {
-	secrets := []string{clientSecret, rec.seeded}
+	secrets := append(clientSecretForms(rec), rec.seeded, urlKey)
 	secrets = append(secrets, rec.faultTok...)
 	if rec.fleet != nil {
-		secrets = append(secrets, wrongSecret, malformedToken)
+		secrets = append(secrets, malformedToken)
 	}
 	for _, m := range rec.members {
-		secrets = append(secrets, m.secret, m.seeded)
+		secrets = append(secrets, m.seeded)
 	}
 	for _, i := range rec.issued {
 		secrets = append(secrets, i.AccessToken)
@@ -135,6 +140,74 @@ func leaks(rec record) []string {
 		}
 	}
 	return bad
+}
+
+// clientSecretForms are the forms (secretForms) of the client secrets of
+// the record's integrations.
+func clientSecretForms(rec record) []string {
+	ids, secrets := []string{clientID}, []string{clientSecret}
+	if rec.fleet != nil {
+		secrets = append(secrets, wrongSecret)
+	}
+	for _, m := range rec.members {
+		ids, secrets = append(ids, m.client), append(secrets, m.secret)
+	}
+	var forms []string
+	for _, s := range secrets {
+		forms = append(forms, secretForms(s, ids...)...)
+	}
+	return forms
+}
+
+// secretForms returns secret as it is, and in every form a token request
+// carries it or a gateway echoing the request may print it, with any of
+// ids as the client: form-encoded (+ or %20 for a space, upper- or
+// lower-case escapes), the Basic header's base64 of the form-encoded
+// "id:secret" (RFC 6749 section 2.3.1) and of the raw pair, in both
+// alphabets, padded or not, and JSON-escaped to ASCII, with or without \/.
+// It is worked out here, not taken from the code under test.
+func secretForms(secret string, ids ...string) []string {
+	q := url.QueryEscape(secret)
+	sp := strings.ReplaceAll(q, "+", "%20")
+	forms := []string{secret, q, lowerHex(q), sp, lowerHex(sp), asciiJSON(secret, false), asciiJSON(secret, true)}
+	for _, id := range ids {
+		for _, pair := range []string{url.QueryEscape(id) + ":" + q, id + ":" + secret} {
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+				forms = append(forms, enc.EncodeToString([]byte(pair)))
+			}
+		}
+	}
+	return forms
+}
+
+// lowerHex lowers the hex digits of s's percent escapes.
+func lowerHex(s string) string {
+	return regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(s, strings.ToLower)
+}
+
+// asciiJSON is s inside a JSON string with non-ASCII as \uXXXX and, if
+// slash, / as \/.
+func asciiJSON(s string, slash bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '/' && slash:
+			b.WriteString(`\/`)
+		case r < 0x80:
+			b.WriteRune(r)
+		default:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		}
+	}
+	return b.String()
+}
+
+// withoutQuery is u up to its query.
+func withoutQuery(u string) string {
+	u, _, _ = strings.Cut(u, "?")
+	return u
 }
 
 // expectations returns how the record differs from what the case says:
@@ -213,11 +286,14 @@ func errText(err error, rec record) string {
 // also hides secret material, so that a failure message never shows any.
 func redact(s string, rec record) string {
 	pairs := []string{"\n", " "}
-	for _, p := range append(aliases(rec), [][2]string{
-		{rec.credsID, "app/credentials"}, {rec.tokenID, "app/token"}, {rec.tokenURL, "$TOKEN_URL"},
-		{rec.elseURL, "https://elsewhere.example"}, {rec.proxyURL, "$AWS_ENDPOINT_URL"},
-		{clientSecret, "[SECRET]"}, {rec.seeded, "[SECRET]"},
-	}...) {
+	canon := [][2]string{
+		{rec.credsID, "app/credentials"}, {rec.tokenID, "app/token"}, {rec.tokenURL, "$TOKEN_URL"}, {withoutQuery(rec.tokenURL), "$TOKEN_URL"},
+		{rec.elseURL, "https://elsewhere.example"}, {rec.proxyURL, "$AWS_ENDPOINT_URL"}, {rec.seeded, "[SECRET]"},
+	}
+	for _, f := range clientSecretForms(rec) {
+		canon = append(canon, [2]string{f, "[SECRET]"})
+	}
+	for _, p := range append(aliases(rec), canon...) {
 		if p[0] != "" {
 			pairs = append(pairs, p[0], p[1])
 		}

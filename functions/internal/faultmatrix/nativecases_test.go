@@ -178,6 +178,10 @@ func nativeCases() []matrixCase {
 		want: []outcome{failed}, sees: `credentials secret "app/acme/credentials" backs integrations acme, globex`, tokenRequests: none})
 	add(matrixCase{name: "an added integration named like the function's own", native: &protocol{acts: one, secret: ownNameSecret},
 		want: []outcome{failed}, sees: `integration "default": the name is taken by the function's own integration (INTEGRATION)`, tokenRequests: none})
+
+	// A key in TEST_URL's (and TOKEN_URL's) query shows nowhere.
+	add(matrixCase{name: "testSecret: TEST_URL with a key in its query answers 503", native: &protocol{acts: retry, testURL: &testURL{every: &testURL503}}, urlKey: true,
+		want: forGood, sees: "testSecret: GET TEST_URL $TEST_URL with the pending token answered HTTP 503", tokenRequests: 1})
 	return list
 }
 

@@ -74,6 +74,9 @@ func (r *rig) seedNative(ctx context.Context, n int) error {
 	p := r.c.native
 	if p.testURL != nil {
 		r.testURL = r.serveTestURL(p.testURL) + "/me"
+		if r.c.urlKey {
+			r.testURL += "?key=" + urlKey
+		}
 	}
 	ownToken, ownCreds := r.arns[r.tokenID], r.arns[r.credsID]
 	seeded, err := json.Marshal(r.seeded)
@@ -81,7 +84,7 @@ func (r *rig) seedNative(ctx context.Context, n int) error {
 		return err
 	}
 	s := nativeSubject{arn: ownToken, client: clientID, version: r.versions[r.tokenID], value: string(seeded),
-		aliases: [][2]string{{ownToken, "app/token"}, {ownCreds, "app/credentials"}, {r.testURL, "$TEST_URL"}}}
+		aliases: [][2]string{{ownToken, "app/token"}, {ownCreds, "app/credentials"}, {r.testURL, "$TEST_URL"}, {withoutQuery(r.testURL), "$TEST_URL"}}}
 	switch p.secret {
 	case foreignSecret:
 		value := fmt.Sprintf("SENTINEL-foreign-value-%02d", n)

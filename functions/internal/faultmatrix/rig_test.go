@@ -29,9 +29,15 @@ import (
 
 const (
 	clientID = "faultmatrix-client"
-	// clientSecret is a sentinel: it must appear in no log, error or result.
-	clientSecret = "SENTINEL-client-secret-f4u1t"
-	scope        = config.DefaultScope
+	// clientSecret is a sentinel: it must appear in no log, error or
+	// result, in none of the forms a request carries it in (secretForms).
+	// It holds every character those forms change: + / = %, a space and
+	// non-ASCII.
+	clientSecret = "SENTINEL+client/secret=f4%41u1t é😀"
+	// urlKey is a sentinel key in the query of TOKEN_URL and TEST_URL
+	// (matrixCase.urlKey): it must appear in no log, error or result.
+	urlKey = "SENTINEL-url-key-f4u1t"
+	scope  = config.DefaultScope
 )
 
 // handler is the Lambda handler, as functions/rotator builds it.
@@ -156,6 +162,9 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	if err != nil {
 		r.close()
 		return nil, err
+	}
+	if c.urlKey {
+		r.tokenURL += "?key=" + urlKey
 	}
 
 	if err := r.seed(ctx, n); err != nil {

@@ -27,7 +27,9 @@ func table(list []matrixCase) string {
 	for _, c := range list {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(c.area), cell(c.name), cell(c.injected()), cell(c.expected()), code(c.sees))
 	}
-	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL; "+
+	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL "+
+		"(shown by scheme, host and path); `[REDACTED]` is where the rotator removed the client secret, whose sentinel holds + / = %%, "+
+		"a space and non-ASCII, so that each of its encodings differs; "+
 		"for an added integration NAME, `app/integrations/NAME` and `app/NAME/credentials` for its secrets, `$NAME_TOKEN_URL` for a token endpoint of its own, "+
 		"and `[NAME]` for a log line about it; for the rotation protocol, `$VERSION` for the version a rotation creates, `$OLD` for the one that was "+
 		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's.\n", len(list))

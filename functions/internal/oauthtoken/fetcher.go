@@ -117,13 +117,14 @@ func (f *Fetcher) Fetch(ctx context.Context, creds Credentials) (Token, error) {
 	if creds.ClientID == "" || creds.ClientSecret == "" {
 		return Token{}, &Error{Reason: "token request not sent: client_id and client_secret are both required"}
 	}
+	sc := newScrubber(secretForms(creds)...)
 	var last *Error
 	for n := 1; ; n++ {
 		budget, ok := f.budget(ctx)
 		if !ok {
 			return Token{}, f.giveUp(last, n-1, "no time left before the deadline")
 		}
-		tok, err := f.attempt(ctx, creds, budget)
+		tok, err := f.attempt(ctx, creds, sc, budget)
 		if err == nil {
 			tok.Attempts = n
 			return tok, nil
@@ -193,7 +194,9 @@ func (f *Fetcher) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.Duration) (Token, *Error) {
+// attempt makes one request; sc scrubs creds' secret from what the
+// endpoint sends back.
+func (f *Fetcher) attempt(ctx context.Context, creds Credentials, sc scrubber, timeout time.Duration) (Token, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -218,11 +221,11 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.D
 	if err != nil && ctx.Err() != nil && !tooLarge {
 		// This attempt's own timeout (the caller's ctx is checked by Fetch).
 		return Token{}, &Error{Reason: fmt.Sprintf("token request timed out after %s", timeout.Round(time.Millisecond)),
-			StatusCode: status, DebugID: scrub(debugID, creds.ClientSecret), Retryable: true}
+			StatusCode: status, DebugID: sc.scrub(debugID), Retryable: true}
 	}
 	if err != nil {
-		e := classify(err, creds.ClientSecret, status, tooLarge, f.cfg.MaxBody)
-		e.DebugID = scrub(debugID, creds.ClientSecret)
+		e := classify(err, sc, status, tooLarge, f.cfg.MaxBody)
+		e.DebugID = sc.scrub(debugID)
 		if e.Retryable && header != nil {
 			e.RetryAfter = retryAfter(header.Get("Retry-After"), received)
 		}
@@ -231,7 +234,7 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, timeout time.D
 	tok, verr := check(raw, received, f.cfg.Lifetime)
 	if verr != nil {
 		verr.StatusCode = status
-		verr.DebugID = scrub(debugID, creds.ClientSecret)
+		verr.DebugID = sc.scrub(debugID)
 		return Token{}, verr
 	}
 	tok.DebugID = debugID
@@ -251,7 +254,7 @@ func check(raw *oauth2.Token, received time.Time, fallback time.Duration) (Token
 		if raw.TokenType == "" {
 			return Token{}, refuse("token_type is missing, want bearer")
 		}
-		return Token{}, refuse("token_type is %q, want bearer", scrub(raw.TokenType, raw.AccessToken))
+		return Token{}, refuse("token_type is %q, want bearer", newScrubber(raw.AccessToken).scrub(raw.TokenType))
 	}
 	life, from, err := lifetime(raw, received, fallback)
 	if err != nil {
@@ -268,8 +271,8 @@ func check(raw *oauth2.Token, received time.Time, fallback time.Duration) (Token
 }
 
 // classify turns an error from the oauth2 package into an *Error that says
-// whether a retry may help.
-func classify(err error, secret string, status int, tooLarge bool, maxBody int64) *Error {
+// whether a retry may help; sc scrubs the secret from what it quotes.
+func classify(err error, sc scrubber, status int, tooLarge bool, maxBody int64) *Error {
 	if tooLarge {
 		return &Error{Reason: fmt.Sprintf("token response refused: body larger than %d bytes", maxBody), StatusCode: status}
 	}
@@ -278,8 +281,8 @@ func classify(err error, secret string, status int, tooLarge bool, maxBody int64
 		code := re.Response.StatusCode
 		e := &Error{
 			StatusCode:  code,
-			Code:        scrub(re.ErrorCode, secret),
-			Description: scrub(re.ErrorDescription, secret),
+			Code:        sc.scrub(re.ErrorCode),
+			Description: sc.scrub(re.ErrorDescription),
 			Retryable:   code == http.StatusTooManyRequests || code >= 500,
 		}
 		switch {
@@ -293,25 +296,26 @@ func classify(err error, secret string, status int, tooLarge bool, maxBody int64
 		return e
 	}
 	if errors.Is(err, errRedirect) {
-		return &Error{Reason: "token request refused", Err: errors.New(scrub(unwrapURL(err).Error(), secret)), StatusCode: status}
+		return &Error{Reason: "token request refused", Err: errors.New(sc.scrub(unwrapURL(err).Error())), StatusCode: status}
 	}
 	var cve *tls.CertificateVerificationError
 	var uae x509.UnknownAuthorityError
 	var hne x509.HostnameError
 	var ice x509.CertificateInvalidError
 	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &ice) {
-		return &Error{Reason: "token endpoint's TLS certificate is not trusted", Err: errors.New(scrub(unwrapURL(err).Error(), secret))}
+		return &Error{Reason: "token endpoint's TLS certificate is not trusted", Err: errors.New(sc.scrub(unwrapURL(err).Error()))}
 	}
 	if status != 0 {
 		// A response arrived and the oauth2 package could not read it: not
 		// JSON, no access_token, a broken body. Retrying will not fix it.
-		return &Error{Reason: "token response refused", StatusCode: status, Err: errors.New(scrub(stripBody(err.Error()), secret))}
+		return &Error{Reason: "token response refused", StatusCode: status, Err: errors.New(sc.scrub(stripBody(unwrapURL(err).Error())))}
 	}
 	// No response: a network error or a timeout of this attempt.
-	return &Error{Reason: "token request failed", Retryable: true, Err: errors.New(scrub(unwrapURL(err).Error(), secret))}
+	return &Error{Reason: "token request failed", Retryable: true, Err: errors.New(sc.scrub(unwrapURL(err).Error()))}
 }
 
-// unwrapURL drops *url.Error's "Post URL:" prefix, keeping the cause.
+// unwrapURL drops *url.Error's "Post URL:" prefix, keeping the cause: the
+// URL would show TOKEN_URL's query, which may hold a key.
 func unwrapURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Err != nil {

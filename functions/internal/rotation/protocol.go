@@ -204,7 +204,7 @@ func (r *Rotator) createSecret(ctx context.Context, t target, v secretstore.Vers
 		if errors.As(err, &oe) {
 			res.TokenRequestAttempts = oe.Attempts
 		}
-		return res, fmt.Errorf("createSecret: fetching a token from %s for client %q: %w", p.TokenURL, creds.ClientID, err)
+		return res, fmt.Errorf("createSecret: fetching a token from %s for client %q: %w", config.ShowURL(p.TokenURL), creds.ClientID, err)
 	}
 	res.TokenRequestAttempts = tok.Attempts
 	if r.cfg.Metrics != nil {

@@ -122,7 +122,7 @@ func newNativeOn(t *testing.T, moto *motoserver.Server) *native {
 	n.tokenID = n.create(tokenID, "") // no value, as the stack creates it
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{config.EnvCredentialsSecretID: creds, config.EnvTokenSecretID: n.tokenID,
-			config.EnvTokenURL: imsSrv.URL + imsemu.TokenPath, config.EnvTestURL: api.URL + "/me",
+			config.EnvTokenURL: imsSrv.URL + imsemu.TokenPath + "?key=" + urlKeySentinel, config.EnvTestURL: api.URL + "/me?key=" + urlKeySentinel,
 			config.EnvIntegrationSecretPrefix: prefix}[k]
 	})
 	if err != nil {
@@ -199,9 +199,13 @@ func (n *native) current(id string) (version, token string) {
 	return aws.ToString(out.VersionId), v.AccessToken
 }
 
+// urlKeySentinel is a key in TOKEN_URL's and TEST_URL's query: it shows
+// nowhere either.
+const urlKeySentinel = "SENTINEL-url-key-7c4e"
+
 func (n *native) noLeak() {
 	n.t.Helper()
-	secrets := []string{sentinelSecret}
+	secrets := []string{sentinelSecret, urlKeySentinel}
 	for _, i := range n.ims.Issued() {
 		secrets = append(secrets, i.AccessToken)
 	}

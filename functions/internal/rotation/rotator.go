@@ -251,7 +251,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		if errors.As(err, &oe) {
 			debugID, res.TokenRequestAttempts = oe.DebugID, oe.Attempts
 		}
-		return fail(fmt.Errorf("fetching a token from %s for client %q: %w", p.TokenURL, creds.ClientID, err),
+		return fail(fmt.Errorf("fetching a token from %s for client %q: %w", config.ShowURL(p.TokenURL), creds.ClientID, err),
 			"reason", d.Reason, "debug_id", debugID, "token_request_ms", res.TokenRequestMs)
 	}
 	res.TokenRequestAttempts = tok.Attempts

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,13 +20,15 @@ const TestTimeout = 10 * time.Second
 // tryToken GETs p.TestURL with the pending token, as a consumer would
 // (Authorization: Bearer, and x-api-key with the client id for an Adobe IMS
 // token, as the consumer library sends by default), and wants a 2xx. It
-// returns the status. Neither the error nor anything logged holds the token.
+// returns the status. Neither the error nor anything logged holds the
+// token, and its errors show TEST_URL as config.ShowURL does.
 func (r *Rotator) tryToken(ctx context.Context, p config.Provider, v secretstore.TokenValue) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, TestTimeout)
 	defer cancel()
+	shown := config.ShowURL(p.TestURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.TestURL, nil)
 	if err != nil {
-		return 0, fmt.Errorf("TEST_URL %s: %w", p.TestURL, err)
+		return 0, fmt.Errorf("TEST_URL %s: %w", shown, redactURLError(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+v.AccessToken)
 	if isAdobeIMS(p.TokenURL) {
@@ -33,13 +36,13 @@ func (r *Rotator) tryToken(ctx context.Context, p config.Provider, v secretstore
 	}
 	resp, err := r.cfg.TestClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET TEST_URL %s with the pending token: %w", p.TestURL, redactURLError(err))
+		return 0, fmt.Errorf("GET TEST_URL %s with the pending token: %w", shown, redactURLError(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp.StatusCode, fmt.Errorf("GET TEST_URL %s with the pending token answered HTTP %d, want 2xx; the pending token is not made current",
-			p.TestURL, resp.StatusCode)
+			shown, resp.StatusCode)
 	}
 	return resp.StatusCode, nil
 }
@@ -52,9 +55,10 @@ func isAdobeIMS(tokenURL string) bool {
 }
 
 // redactURLError keeps a client error's cause without its request URL,
-// which the caller names already.
+// which the caller names already, without its query.
 func redactURLError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
 		return ue.Err
 	}
 	return err

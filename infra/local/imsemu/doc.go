@@ -43,6 +43,10 @@
 //	emu.SetFault(imsemu.Hang())                            // every request after the queue runs dry
 //	emu.ClearFault()
 //
+// EchoRequest plays a gateway or WAF that refuses the request and echoes
+// it, client secret and all, into error_description: a client must keep
+// every form of its secret out of what it reports.
+//
 // Requests, Issued and LastRequest tell a test what the client did; they
 // hold no client secret. The server never logs a client secret or a token.
 // Every method is safe for concurrent use.

@@ -1,6 +1,8 @@
 package imsemu
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -35,6 +37,11 @@ type Fault struct {
 	ContentType string
 	// Trickle, if above zero, writes the body one byte every Trickle.
 	Trickle time.Duration
+	// Echo answers an OAuth error (Status, 400 when zero) whose
+	// error_description is the request as received, as a gateway or a WAF
+	// that echoes what it refused does: method and path, the raw body,
+	// then every header, Authorization included. Body is ignored.
+	Echo bool
 }
 
 // Enqueue queues faults; each request takes the next one, in order, before
@@ -77,10 +84,14 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault, req
 		reset(w)
 		return 0
 	}
-	if f.Status == 0 && f.Body == nil {
+	if f.Status == 0 && f.Body == nil && !f.Echo {
 		return s.answer(w, r, req, creds, parseErr, debugID, f.Trickle)
 	}
 	status, body, ctype := f.Status, f.Body, f.ContentType
+	if f.Echo {
+		status = cmp.Or(status, http.StatusBadRequest)
+		body, _ = json.Marshal(map[string]string{"error": "invalid_request", "error_description": creds.echo})
+	}
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -132,6 +143,12 @@ func errorCode(status int) string {
 // date).
 func Status(code int, retryAfter string) Fault {
 	return Fault{Name: fmt.Sprintf("status %d", code), Status: code, RetryAfter: retryAfter}
+}
+
+// EchoRequest answers status with an OAuth error that echoes the request,
+// its client secret included, into error_description (see Fault.Echo).
+func EchoRequest(status int) Fault {
+	return Fault{Name: fmt.Sprintf("HTTP %d echoing the request", status), Status: status, Echo: true}
 }
 
 // NotJSON answers 200 with an HTML page, as a proxy or a login page would.

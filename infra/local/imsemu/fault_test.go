@@ -2,9 +2,12 @@ package imsemu_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"syscall"
@@ -230,4 +233,54 @@ func TestFaultsUnderProfiles(t *testing.T) {
 	if got, n := emu.Requests(), len(emu.Issued()); got != 0 || n != 0 {
 		t.Errorf("after ResetCounters: Requests() = %d, len(Issued()) = %d, want 0, 0", got, n)
 	}
+}
+
+func TestEchoRequest(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   url.Values
+		mutate func(*http.Request)
+		want   []string // fragments of error_description, in order
+	}{
+		{"body credentials, 400", 400, goodForm(), nil,
+			[]string{"POST " + imsemu.TokenPath, "body ", "client_secret=" + url.QueryEscape(secret), "headers ", "Content-Type: application/x-www-form-urlencoded"}},
+		{"Basic credentials, 401", 401, noCreds("scope", testScope), withBasic,
+			[]string{"POST " + imsemu.TokenPath, "body grant_type=client_credentials", "headers ", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+secret))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu, ts, logs := newServer(t)
+			emu.Enqueue(imsemu.EchoRequest(tt.status))
+			a := post(t, ts.Client(), ts.URL+imsemu.TokenPath, tt.body, tt.mutate)
+			if a.status != tt.status || a.decoded["error"] != "invalid_request" {
+				t.Fatalf("answer = %d %s, want %d with invalid_request", a.status, a.body, tt.status)
+			}
+			desc, _ := a.decoded["error_description"].(string)
+			rest := desc
+			for _, f := range tt.want {
+				i := strings.Index(rest, f)
+				if i < 0 {
+					t.Fatalf("error_description = %q, want %q in it, after the fragments before it", desc, f)
+				}
+				rest = rest[i+len(f):]
+			}
+			if got := len(emu.Issued()); got != 0 {
+				t.Errorf("len(Issued()) = %d, want 0", got)
+			}
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the emulator logged the client secret: %s", logs.String())
+			}
+			if r, _ := emu.LastRequest(); strings.Contains(fmt.Sprintf("%+v", r), secret) {
+				t.Errorf("LastRequest() = %+v holds the client secret", r)
+			}
+		})
+	}
+	t.Run("status 0 means 400", func(t *testing.T) {
+		emu, ts, _ := newServer(t)
+		emu.Enqueue(imsemu.Fault{Echo: true})
+		if a := post(t, ts.Client(), ts.URL+imsemu.TokenPath, goodForm(), nil); a.status != 400 {
+			t.Errorf("status = %d, want 400", a.status)
+		}
+	})
 }

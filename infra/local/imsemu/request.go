@@ -3,9 +3,11 @@ package imsemu
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Request is what a client sent, without its secret.
@@ -28,6 +30,8 @@ type Request struct {
 type credentials struct {
 	id, secret       string
 	inForm, inHeader bool
+	// echo is the request as received, secret and all, for Fault.Echo.
+	echo string
 }
 
 // readRequest parses the form and the Basic header into a Request that
@@ -46,6 +50,7 @@ func readRequest(r *http.Request) (Request, credentials, error) {
 	if len(body) > maxForm {
 		return req, creds, fmt.Errorf("body larger than %d bytes", maxForm)
 	}
+	creds.echo = echo(r, body)
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return req, creds, fmt.Errorf("body is not form-encoded")
@@ -62,6 +67,17 @@ func readRequest(r *http.Request) (Request, credentials, error) {
 	}
 	req.Form = form
 	return req, creds, nil
+}
+
+// echo renders r as a gateway echoing it might: method and path, the raw
+// body, then the headers, sorted.
+func echo(r *http.Request, body []byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s body %s headers", r.Method, r.URL.Path, body)
+	for _, name := range slices.Sorted(maps.Keys(r.Header)) {
+		fmt.Fprintf(&b, " %s: %s;", name, strings.Join(r.Header[name], ", "))
+	}
+	return b.String()
 }
 
 func clientOf(req Request) string {
