@@ -125,7 +125,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting bool) (target, error) {
 	s := r.cfg.Settings
 	if s.TokenSecretID != "" && (s.TokenSecretID == v.ARN || s.TokenSecretID == v.Name) {
-		return target{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: v.ARN, exactRefreshAge: true}, nil
+		return target{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: v.ARN, own: true}, nil
 	}
 	name, added := strings.CutPrefix(v.Name, s.IntegrationSecretPrefix)
 	if s.IntegrationSecretPrefix == "" || !added {
@@ -144,7 +144,7 @@ func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting boo
 func (r *Rotator) guess(id string) target {
 	s := r.cfg.Settings
 	if s.TokenSecretID != "" && id == s.TokenSecretID {
-		return target{name: s.Integration, exactRefreshAge: true}
+		return target{name: s.Integration, own: true}
 	}
 	name := id
 	if _, after, ok := strings.Cut(id, ":secret:"); ok && len(after) > 7 && after[len(after)-7] == '-' {
@@ -374,7 +374,7 @@ func (r *Rotator) stepMetrics(t target, o metrics.Outcome) {
 			s.Requested = 1
 		}
 		r.cfg.Metrics.Run(s)
-	case t.exactRefreshAge: // the function's own integration
+	case t.own: // the function's own integration
 		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Rotated: 1, MinTTL: o.TTL})
 	}
 }

@@ -195,7 +195,7 @@ type target struct {
 	credentialsSecretID string
 	tokenSecretID       string
 	problem             string // why it cannot run, from the Directory
-	exactRefreshAge     bool   // the environment's own: no spread (see spread)
+	own                 bool   // the environment's own integration: never refused for sharing its credentials secret (see shared.go), and no spread (see spread)
 }
 
 // one runs one integration: read the credentials and their settings, read
@@ -229,7 +229,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 	}
 	now := r.cfg.Now()
 	want := Want{ClientID: creds.ClientID, Scope: p.Scope, TokenParams: p.TokenParams, RefreshAfter: p.RefreshAfter}
-	if !t.exactRefreshAge {
+	if !t.own {
 		want.Spread = spread(t.name)
 	}
 	d := Decide(cur, want, now, force)
