@@ -187,8 +187,8 @@ func Load(getenv func(string) string) (Config, error) {
 		if strings.ContainsFunc(cfg.IntegrationSecretPrefix, unicode.IsControl) || !strings.HasSuffix(cfg.IntegrationSecretPrefix, "/") {
 			bad(EnvIntegrationSecretPrefix, "%q must be a secret name prefix ending in /, such as tokenrotator/integrations/", cfg.IntegrationSecretPrefix)
 		}
-		if cfg.TokenSecretID != "" && strings.HasPrefix(cfg.TokenSecretID, cfg.IntegrationSecretPrefix) {
-			bad(EnvTokenSecretID, "must not start with %s %q: that name belongs to an added integration", EnvIntegrationSecretPrefix, cfg.IntegrationSecretPrefix)
+		if cfg.TokenSecretID != "" && strings.HasPrefix(secretName(cfg.TokenSecretID), cfg.IntegrationSecretPrefix) {
+			bad(EnvTokenSecretID, "must not name a secret under %s %q (by name or ARN): those names belong to added integrations", EnvIntegrationSecretPrefix, cfg.IntegrationSecretPrefix)
 		}
 	}
 	for _, name := range ProviderNames() {
@@ -202,6 +202,16 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// secretName is the name part of a secret id: id itself, or what follows
+// ":secret:" in an ARN (with the 6-character suffix of a full ARN, which
+// a prefix check does not mind).
+func secretName(id string) string {
+	if _, name, ok := strings.Cut(id, ":secret:"); ok && strings.HasPrefix(id, "arn:") {
+		return name
+	}
+	return id
 }
 
 // Overlay returns p with the settings that an integration's credentials

@@ -201,9 +201,13 @@ func TestLoadRefusesBadIntegrationSettings(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"bad name":              {map[string]string{EnvIntegration: "Acme"}, EnvIntegration + ": integration name"},
-		"prefix without slash":  {map[string]string{EnvIntegrationSecretPrefix: "s-integrations"}, EnvIntegrationSecretPrefix + `: "s-integrations" must be`},
-		"token under prefix":    {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "s/i/x"}, EnvTokenSecretID + ": must not start with"},
+		"bad name":             {map[string]string{EnvIntegration: "Acme"}, EnvIntegration + ": integration name"},
+		"prefix without slash": {map[string]string{EnvIntegrationSecretPrefix: "s-integrations"}, EnvIntegrationSecretPrefix + `: "s-integrations" must be`},
+		"token under prefix":   {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "s/i/x"}, EnvTokenSecretID + ": must not name a secret under"},
+		"token ARN under prefix": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/i/x-AbCdEf"},
+			EnvTokenSecretID + ": must not name a secret under"},
+		"token partial ARN under prefix": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/i/x"},
+			EnvTokenSecretID + ": must not name a secret under"},
 		"only the token secret": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvCredentialsSecretID: ""}, EnvCredentialsSecretID + ": required"},
 	} {
 		m := base()
@@ -213,6 +217,18 @@ func TestLoadRefusesBadIntegrationSettings(t *testing.T) {
 		_, err := Load(env(m))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Load() error = %v, want it to contain %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestLoadTokenSecretBesideThePrefix: a token secret whose name only looks
+// like the prefix, by name or ARN, is the stack's own and is accepted.
+func TestLoadTokenSecretBesideThePrefix(t *testing.T) {
+	for _, id := range []string{"s/token", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/token-AbCdEf", "s/ix"} {
+		m := base()
+		m[EnvIntegrationSecretPrefix], m[EnvTokenSecretID] = "s/i/", id
+		if _, err := Load(env(m)); err != nil {
+			t.Errorf("Load(TOKEN_SECRET_ID=%s) error = %v, want none", id, err)
 		}
 	}
 }
