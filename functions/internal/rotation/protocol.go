@@ -237,7 +237,9 @@ func (r *Rotator) createSecret(ctx context.Context, t target, v secretstore.Vers
 	return res, nil
 }
 
-// testSecret checks the pending token, and tries it on TEST_URL when set.
+// testSecret checks the pending token, and tries it on the integration's
+// TEST_URL when it has one; an integration of another provider than the
+// function's has only the test_url it sets (config.Provider.TestURLWithheld).
 func (r *Rotator) testSecret(ctx context.Context, t target, v secretstore.Versions, ev event.Rotation, res Result, log *slog.Logger) (Result, error) {
 	value, p, err := r.checkPending(ctx, t, v, ev)
 	res.ClientID = value.ClientID
@@ -246,6 +248,10 @@ func (r *Rotator) testSecret(ctx context.Context, t target, v secretstore.Versio
 	}
 	res.Expiry, res.IssuedAt = value.Expiry.UTC(), value.IssuedAt.UTC()
 	res.Reason = "the pending token is valid for this integration"
+	if p.TestURLWithheld {
+		log.InfoContext(ctx, "testSecret: TEST_URL not used",
+			"reason", "the integration's credentials secret sets a token_url of its own and no test_url; the function's TEST_URL may be another provider's, so no token is sent there (set test_url to test it)")
+	}
 	if p.TestURL != "" {
 		status, err := r.tryToken(ctx, p, value)
 		if err != nil {
