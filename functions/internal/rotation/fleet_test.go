@@ -470,6 +470,9 @@ func TestOwnCredentialsAreLentToNoAddedIntegration(t *testing.T) {
 			if *res.Counts != (Counts{Rotated: 3, Failed: 1}) || store.writes["p/planted"] != 0 || store.writes["token"] != 1 {
 				t.Errorf("Run() counts %+v, writes %v; want default and both apps rotated, planted refused and not written", *res.Counts, store.writes)
 			}
+			if store.reads["creds"] != 1 {
+				t.Errorf("the own credentials were read %d times in a run, want once: the read that tells the ARN serves the run", store.reads["creds"])
+			}
 			// Asked for alone, as a forced run or createSecret does.
 			if _, err := r.Run(context.Background(), Request{Force: true, Integration: "planted"}); err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("Run(planted) error = %v, want %q", err, want)

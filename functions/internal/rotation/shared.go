@@ -32,7 +32,7 @@ func (r *Rotator) refuseSharedCredentials(ctx context.Context, targets []target)
 	}
 	var ownIDs map[string]bool
 	if own != nil {
-		ownIDs = r.ownSpellings(ctx, targets[1:])
+		ownIDs = r.ownSpellings(ctx, own, targets[1:])
 	}
 	users := map[string][]string{}
 	keys := make([]string, len(targets))
@@ -66,9 +66,10 @@ func (r *Rotator) refuseSharedCredentials(ctx context.Context, targets []target)
 // and some tag may name the same secret (secretstore.MayName), the ARN is
 // what a read of it answers; should the read fail, every tag that may
 // name it counts as naming it, and the function's own integration, which
-// reads it again, fails with the cause.
-func (r *Rotator) ownSpellings(ctx context.Context, added []target) map[string]bool {
-	id := r.cfg.Settings.CredentialsSecretID
+// reads it again, fails with the cause. A value read is kept in own.creds,
+// so that the run reads it no second time.
+func (r *Rotator) ownSpellings(ctx context.Context, own *target, added []target) map[string]bool {
+	id := own.credentialsSecretID
 	ids := map[string]bool{id: true}
 	if secretstore.IsFullARN(id) {
 		return ids
@@ -85,6 +86,7 @@ func (r *Rotator) ownSpellings(ctx context.Context, added []target) map[string]b
 	creds, err := r.cfg.Store.ReadCredentials(ctx, id)
 	if err == nil && creds.ARN != "" {
 		ids[creds.ARN] = true
+		own.creds = &creds
 		return ids
 	}
 	reason := "the read answered no ARN"
@@ -92,7 +94,7 @@ func (r *Rotator) ownSpellings(ctx context.Context, added []target) map[string]b
 		reason = err.Error()
 	}
 	r.cfg.Logger.WarnContext(ctx, "could not learn the ARN of the function's own credentials secret: the added integrations whose tag may name it are refused",
-		"integration", r.cfg.Settings.Integration, "credentials_secret_id", id, "error", reason)
+		"integration", own.name, "credentials_secret_id", id, "error", reason)
 	for _, s := range suspects {
 		ids[s] = true
 	}
