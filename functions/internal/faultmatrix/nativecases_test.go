@@ -178,6 +178,11 @@ func nativeCases() []matrixCase {
 		want: []outcome{failed}, sees: `credentials secret "app/acme/credentials" backs integrations acme, globex`, tokenRequests: none})
 	add(matrixCase{name: "an added integration named like the function's own", native: &protocol{acts: one, secret: ownNameSecret},
 		want: []outcome{failed}, sees: `integration "default": the name is taken by the function's own integration (INTEGRATION)`, tokenRequests: none})
+
+	// Identities: an added integration of another provider keeps its token from the stack's TEST_URL.
+	add(matrixCase{name: "an added integration of another provider, TEST_URL set", native: &protocol{acts: one, secret: addedSecret, ownTokenURL: true, testURL: &testURL{}},
+		want: []outcome{rotated}, tokenRequests: 1,
+		sees: seesCreated + " … INFO testSecret: TEST_URL not used: the integration's credentials secret sets a token_url of its own and no test_url … " + seesFinished})
 	return list
 }
 

@@ -30,7 +30,7 @@ func table(list []matrixCase) string {
 	fmt.Fprintf(&b, "\n%d cases. Error excerpts: `…` stands for text left out; `app/credentials`, `app/token` and `$TOKEN_URL` for the configured ids and URL; "+
 		"for an added integration NAME, `app/integrations/NAME` and `app/NAME/credentials` for its secrets, `$NAME_TOKEN_URL` for a token endpoint of its own, "+
 		"and `[NAME]` for a log line about it; for the rotation protocol, `$VERSION` for the version a rotation creates, `$OLD` for the one that was "+
-		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's.\n", len(list))
+		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's; `$RESPONSE_URL` for a custom-resource event's ResponseURL, a server of the case's that records the status reported.\n", len(list))
 	return b.String()
 }
 
