@@ -31,7 +31,8 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 // Add adds the integration name, made from the credentials secret
 // credentialsARN (a full ARN), to the stack, and runs its first rotation:
 //
-//  1. checks the name and the ARN, and describes the credentials secret;
+//  1. checks the name and the ARN (not the stack's own credentials
+//     secret), and describes the credentials secret;
 //  2. checks that the token secret <prefix>name is free, or already made
 //     from the same credentials secret (Add is then idempotent), and that
 //     no other integration of the stack is made from that credentials
@@ -51,7 +52,8 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 //
 // Each step prints one line. A failed first rotation returns a
 // *FirstRotationError, everything else staying in place. It needs the
-// stack's name, function name, secret prefix and alarm topic.
+// stack's name, function name, secret prefix, alarm topic and own
+// credentials secret.
 func (o *Operator) Add(ctx context.Context, name, credentialsARN string, readers ...string) (Report, error) {
 	if err := integration.CheckName(name); err != nil {
 		return Report{}, err
@@ -65,10 +67,14 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string, readers
 	if err := checkReaders(readers); err != nil {
 		return Report{}, err
 	}
-	if err := o.need(OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic); err != nil {
+	if err := o.need(OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic, OutputCredentialsSecret); err != nil {
 		return Report{}, err
 	}
 	st := o.cfg.Stack
+	if credentialsARN == st.CredentialsARN {
+		return Report{}, fmt.Errorf("integration %q: credentials secret %s is the one of stack %s's own integration (%s, output %s): a credentials secret backs one integration only, and the rotator would refuse this one; give %s a credentials secret of its own",
+			name, credentialsARN, st.Name, integration.DefaultName, OutputCredentialsSecret, name)
+	}
 	tokenName := st.SecretPrefix + name
 
 	tagged, err := o.checkCredentials(ctx, name, credentialsARN)

@@ -38,7 +38,7 @@ const usage = `integration: add, remove or rotate the integrations of a tokenrot
   integration rotate [-name N] [stack flags]
       force a rotation of every integration, or of N, and print the outcomes
 
-Stack flags (-function, -prefix, -alarm-topic and -kms-key default to the stack's outputs):
+Stack flags (-function, -prefix, -alarm-topic, -kms-key and -stack-credentials default to the stack's outputs):
 `
 
 // CLI is the integration command: flags, AWS clients, one subcommand. Its
@@ -130,6 +130,7 @@ func newFlagSet(sub string, f *flags, errOut io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.stack.FunctionName, "function", "", "the rotator function's `name` (output "+OutputFunctionName+")")
 	fs.StringVar(&f.stack.SecretPrefix, "prefix", "", "the token secrets' name `prefix` (output "+OutputSecretPrefix+")")
 	fs.StringVar(&f.stack.AlarmTopicARN, "alarm-topic", "", "the SNS topic `ARN` the stale alarm notifies (output "+OutputAlarmTopic+")")
+	fs.StringVar(&f.stack.CredentialsARN, "stack-credentials", "", "the full `ARN` of the credentials secret of the stack's own integration, which add refuses (output "+OutputCredentialsSecret+")")
 	fs.StringVar(&f.stack.TokenKMSKeyARN, "kms-key", "", "the KMS `key` of new token secrets (output "+OutputTokenKMSKey+"; none: the AWS managed key)")
 	fs.StringVar(&f.lambdaEndpoint, "lambda-endpoint", "", "send Invoke to the Runtime Interface Emulator at `URL`, which serves one function, named "+EmulatorFunctionName+" (AWS_ENDPOINT_URL works too, for a Lambda stand-in that serves the real name)")
 	return fs
@@ -173,7 +174,7 @@ func (f flags) check(sub string, rest []string) ([]string, error) {
 func required(sub string) []string {
 	switch sub {
 	case "add":
-		return []string{OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic}
+		return []string{OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic, OutputCredentialsSecret}
 	case "readers", "remove":
 		return []string{OutputSecretPrefix}
 	}

@@ -52,7 +52,7 @@ func TestCLI(t *testing.T) {
 	creds := r.credentials(t, "creds/acme")
 	var out, all strings.Builder
 	cli := ops.CLI{Out: &out, Err: &out, LoadAWS: func(context.Context) (aws.Config, error) { return m.AWSConfig(), nil }}
-	stackFlags := []string{"-stack", testStack, "-function", testFunc, "-prefix", testPrefix, "-alarm-topic", testTopic, "-lambda-endpoint", emu.URL}
+	stackFlags := []string{"-stack", testStack, "-function", testFunc, "-prefix", testPrefix, "-alarm-topic", testTopic, "-stack-credentials", testOwnCredentials, "-lambda-endpoint", emu.URL}
 	run := func(args ...string) error {
 		out.Reset()
 		err := cli.Run(context.Background(), append(args[:1:1], append(stackFlags, args[1:]...)...))

@@ -33,6 +33,9 @@ const (
 	testPrefix = "teststack/integrations/"
 	testTopic  = "arn:aws:sns:us-east-1:123456789012:teststack-alarms"
 	testFunc   = "teststack-RotatorFunction-x1"
+	// testOwnCredentials stands for the stack's own credentials secret
+	// (output CredentialsSecretArn) where a test does not create it.
+	testOwnCredentials = "arn:aws:secretsmanager:us-east-1:123456789012:secret:teststack/credentials-AbCdEf"
 )
 
 // fakeLambda records Invoke calls and answers them with answer.
@@ -97,7 +100,7 @@ func newRigWith(cfg aws.Config) *rig {
 		lambda: &fakeLambda{answer: rotated},
 		out:    &bytes.Buffer{},
 	}
-	r.op = r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic})
+	r.op = r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, CredentialsARN: testOwnCredentials})
 	return r
 }
 
@@ -237,7 +240,7 @@ func TestAdd(t *testing.T) {
 func TestAddWithKMSKey(t *testing.T) {
 	r := newRig(t)
 	key := "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	op := r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, TokenKMSKeyARN: key})
+	op := r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, CredentialsARN: testOwnCredentials, TokenKMSKeyARN: key})
 	if _, err := op.Add(context.Background(), "acme", r.credentials(t, "creds/acme")); err != nil {
 		t.Fatalf("Add() error = %v", err)
 	}
@@ -481,5 +484,38 @@ func TestRemove(t *testing.T) {
 	}
 	if _, ok := r.describe(t, testPrefix+"foreign"); !ok {
 		t.Errorf("Remove deleted a secret that is not the stack's")
+	}
+}
+
+// TestAddRefusesTheStacksOwnCredentials: an integration made from the
+// credentials secret of the stack's own integration would make the rotator
+// refuse it at every run; Add refuses it first, naming it, and sets up
+// nothing.
+func TestAddRefusesTheStacksOwnCredentials(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	own := r.credentials(t, "teststack/credentials")
+	op := r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, CredentialsARN: own})
+	_, err := op.Add(ctx, "acme", own)
+	want := `integration "acme": credentials secret ` + own + " is the one of stack teststack's own integration (default, output CredentialsSecretArn)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Add(the stack's own credentials) error = %v, want %q", err, want)
+	}
+	if _, exists := r.describe(t, testPrefix+"acme"); exists {
+		t.Error("the token secret was created")
+	}
+	if tags := r.tags(t, own); len(tags) != 0 {
+		t.Errorf("the stack's own credentials secret was tagged %v", tags)
+	}
+	if _, ok := r.alarm(t, ops.AlarmName(testStack, "acme")); ok {
+		t.Error("the stale alarm was put")
+	}
+	if calls := r.lambda.payloads(); len(calls) != 0 {
+		t.Errorf("the function was invoked: %v", calls)
+	}
+	// Without the stack's own credentials secret, Add cannot tell: it stops.
+	op = r.operator(ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic})
+	if _, err := op.Add(ctx, "acme", own); err == nil || !strings.Contains(err.Error(), "CredentialsSecretArn") {
+		t.Errorf("Add() without output CredentialsSecretArn: error = %v, want it named", err)
 	}
 }

@@ -33,6 +33,9 @@ const (
 	// OutputNativeRules is "<schedule expression>;<window>", with the
 	// secretsmanager engine only.
 	OutputNativeRules = "NativeRotationRules"
+	// OutputCredentialsSecret is the full ARN of the stack's own
+	// integration's credentials secret, which Add refuses.
+	OutputCredentialsSecret = "CredentialsSecretArn"
 )
 
 // The rotation engines, as the template's RotationEngine parameter names them.
@@ -65,6 +68,10 @@ type Stack struct {
 	// NativeRotationRules: with EngineSecretsManager, Add gives each
 	// added token secret a rotation schedule on the function.
 	FunctionARN, NativeRules string
+	// CredentialsARN is the full ARN of the credentials secret of the
+	// stack's own integration (output CredentialsSecretArn): Add refuses to
+	// make an integration from it.
+	CredentialsARN string
 }
 
 // StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
@@ -119,6 +126,7 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.RotationEngine, OutputRotationEngine)
 	fill(&st.FunctionARN, OutputFunctionARN)
 	fill(&st.NativeRules, OutputNativeRules)
+	fill(&st.CredentialsARN, OutputCredentialsSecret)
 	for _, out := range required {
 		if v, _ := st.output(out); v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
@@ -145,6 +153,8 @@ func (s Stack) output(out string) (string, bool) {
 		return s.FunctionARN, true
 	case OutputNativeRules:
 		return s.NativeRules, true
+	case OutputCredentialsSecret:
+		return s.CredentialsARN, true
 	}
 	return "", false
 }

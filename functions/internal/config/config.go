@@ -105,6 +105,12 @@ type Provider struct {
 	// becomes current: https, or http on a loopback host. Empty means no
 	// such request; the pending value is still checked.
 	TestURL string
+	// TestURLWithheld is true when TestURL is empty although the
+	// environment sets TEST_URL: the integration's credentials secret sets a
+	// token_url of its own and no test_url, and the environment's TEST_URL
+	// may belong to another provider, which must never get its token. False
+	// means TestURL is as configured.
+	TestURLWithheld bool
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -187,8 +193,8 @@ func Load(getenv func(string) string) (Config, error) {
 		if strings.ContainsFunc(cfg.IntegrationSecretPrefix, unicode.IsControl) || !strings.HasSuffix(cfg.IntegrationSecretPrefix, "/") {
 			bad(EnvIntegrationSecretPrefix, "%q must be a secret name prefix ending in /, such as tokenrotator/integrations/", cfg.IntegrationSecretPrefix)
 		}
-		if cfg.TokenSecretID != "" && strings.HasPrefix(cfg.TokenSecretID, cfg.IntegrationSecretPrefix) {
-			bad(EnvTokenSecretID, "must not start with %s %q: that name belongs to an added integration", EnvIntegrationSecretPrefix, cfg.IntegrationSecretPrefix)
+		if cfg.TokenSecretID != "" && strings.HasPrefix(secretName(cfg.TokenSecretID), cfg.IntegrationSecretPrefix) {
+			bad(EnvTokenSecretID, "must not name a secret under %s %q (by name or ARN): those names belong to added integrations", EnvIntegrationSecretPrefix, cfg.IntegrationSecretPrefix)
 		}
 	}
 	for _, name := range ProviderNames() {
@@ -204,14 +210,26 @@ func Load(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// secretName is the name part of a secret id: id itself, or what follows
+// ":secret:" in an ARN (with the 6-character suffix of a full ARN, which
+// a prefix check does not mind).
+func secretName(id string) string {
+	if _, name, ok := strings.Cut(id, ":secret:"); ok && strings.HasPrefix(id, "arn:") {
+		return name
+	}
+	return id
+}
+
 // Overlay returns p with the settings that an integration's credentials
 // secret carries: the fields named by SettingKey ("token_url", "scope",
 // ...), each a JSON string; other fields are ignored. An empty "scope",
 // "token_params" or "test_url" means none; any other empty field means p's
-// value. The
-// error names every bad field and quotes no value of a field it does not
-// know.
+// value. An integration whose "token_url" is not p's and that sets no
+// "test_url" gets none (TestURLWithheld): p's may be another provider's,
+// and a token goes to no other provider. The error names every bad field
+// and quotes no value of a field it does not know.
 func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
+	defaults := p
 	var errs []error
 	for _, name := range ProviderNames() {
 		key := SettingKey(name)
@@ -242,6 +260,9 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	}
 	if len(errs) > 0 {
 		return Provider{}, errors.Join(errs...)
+	}
+	if _, own := fields[SettingKey(EnvTestURL)]; !own && p.TokenURL != defaults.TokenURL && p.TestURL != "" {
+		p.TestURL, p.TestURLWithheld = "", true
 	}
 	return p, nil
 }

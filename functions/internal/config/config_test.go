@@ -202,9 +202,13 @@ func TestLoadRefusesBadIntegrationSettings(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"bad name":              {map[string]string{EnvIntegration: "Acme"}, EnvIntegration + ": integration name"},
-		"prefix without slash":  {map[string]string{EnvIntegrationSecretPrefix: "s-integrations"}, EnvIntegrationSecretPrefix + `: "s-integrations" must be`},
-		"token under prefix":    {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "s/i/x"}, EnvTokenSecretID + ": must not start with"},
+		"bad name":             {map[string]string{EnvIntegration: "Acme"}, EnvIntegration + ": integration name"},
+		"prefix without slash": {map[string]string{EnvIntegrationSecretPrefix: "s-integrations"}, EnvIntegrationSecretPrefix + `: "s-integrations" must be`},
+		"token under prefix":   {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "s/i/x"}, EnvTokenSecretID + ": must not name a secret under"},
+		"token ARN under prefix": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/i/x-AbCdEf"},
+			EnvTokenSecretID + ": must not name a secret under"},
+		"token partial ARN under prefix": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvTokenSecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/i/x"},
+			EnvTokenSecretID + ": must not name a secret under"},
 		"only the token secret": {map[string]string{EnvIntegrationSecretPrefix: "s/i/", EnvCredentialsSecretID: ""}, EnvCredentialsSecretID + ": required"},
 	} {
 		m := base()
@@ -216,6 +220,66 @@ func TestLoadRefusesBadIntegrationSettings(t *testing.T) {
 			t.Errorf("%s: Load() error = %v, want it to contain %q", name, err, tc.want)
 		}
 	}
+}
+
+// TestLoadTokenSecretBesideThePrefix: a token secret whose name only looks
+// like the prefix, by name or ARN, is the stack's own and is accepted.
+func TestLoadTokenSecretBesideThePrefix(t *testing.T) {
+	for _, id := range []string{"s/token", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s/token-AbCdEf", "s/ix"} {
+		m := base()
+		m[EnvIntegrationSecretPrefix], m[EnvTokenSecretID] = "s/i/", id
+		if _, err := Load(env(m)); err != nil {
+			t.Errorf("Load(TOKEN_SECRET_ID=%s) error = %v, want none", id, err)
+		}
+	}
+}
+
+// TestOverlayTestURLStaysWithItsProvider: an integration with a token_url
+// of its own does not inherit the environment's TEST_URL, which may be
+// another provider's; it keeps a test_url it sets, and the environment's
+// TOKEN_URL spelt out again is the same provider.
+func TestOverlayTestURLStaysWithItsProvider(t *testing.T) {
+	m := base()
+	m[EnvTestURL] = "https://ims.example/me"
+	cfg, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		fields   map[string]string
+		want     string
+		withheld bool
+	}{
+		{"no token_url", map[string]string{}, "https://ims.example/me", false},
+		{"the stack's token_url", map[string]string{"token_url": DefaultTokenURL}, "https://ims.example/me", false},
+		{"its own token_url", map[string]string{"token_url": "https://tenant.example/oauth/token"}, "", true},
+		{"its own token_url and test_url", map[string]string{"token_url": "https://tenant.example/oauth/token", "test_url": "https://api.tenant.example/me"},
+			"https://api.tenant.example/me", false},
+		{"its own token_url, test_url empty", map[string]string{"token_url": "https://tenant.example/oauth/token", "test_url": ""}, "", false},
+	} {
+		fields := map[string]json.RawMessage{}
+		for k, v := range tc.fields {
+			fields[k], _ = json.Marshal(v)
+		}
+		p, err := cfg.Provider.Overlay(fields)
+		if err != nil || p.TestURL != tc.want || p.TestURLWithheld != tc.withheld {
+			t.Errorf("%s: Overlay() = TestURL %q, TestURLWithheld %v, %v; want %q, %v", tc.name, p.TestURL, p.TestURLWithheld, err, tc.want, tc.withheld)
+		}
+	}
+	// Without a TEST_URL in the environment there is nothing to withhold.
+	if p, err := loadBase(t).Provider.Overlay(map[string]json.RawMessage{"token_url": json.RawMessage(`"https://tenant.example/oauth/token"`)}); err != nil || p.TestURL != "" || p.TestURLWithheld {
+		t.Errorf("Overlay(token_url) without TEST_URL = %q, %v, %v; want nothing withheld", p.TestURL, p.TestURLWithheld, err)
+	}
+}
+
+func loadBase(t *testing.T) Config {
+	t.Helper()
+	cfg, err := Load(env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func TestOverlay(t *testing.T) {

@@ -93,6 +93,13 @@ const (
 	forced    = `{"force": true}`
 )
 
+// cfnCreate is CloudFormation's Create of the custom resource FirstToken;
+// responseURL stands for the case's recording server.
+const (
+	responseURL = "$RESPONSE_URL"
+	cfnCreate   = `{"RequestType":"Create","ResponseURL":"` + responseURL + `","StackId":"stack","RequestId":"1","LogicalResourceId":"FirstToken"}`
+)
+
 // credentialsPlaceholder, as an env value, stands for the credentials secret's id.
 const credentialsPlaceholder = "{credentials}"
 
@@ -154,6 +161,10 @@ type matrixCase struct {
 	// native, if set, drives Secrets Manager's rotation protocol instead of
 	// delivering the event: want then has one outcome per act (see protocol).
 	native *protocol
+	// reported, if set, is the status each delivery must report to the
+	// ResponseURL of a custom-resource event (responseURL in event stands
+	// for a server of the case's that records the reports).
+	reported string
 
 	// urlKey puts a key in TOKEN_URL's query, and in TEST_URL's when the
 	// case sets one: ?key=<urlKey>, which must show nowhere.
@@ -291,6 +302,9 @@ func (c matrixCase) expected() string {
 		out += "; the redirect target got no request"
 	case c.tls:
 		out += "; no token request sent"
+	}
+	if c.reported != "" {
+		out += "; " + c.reported + " reported to CloudFormation"
 	}
 	if c.gap != "" {
 		out += " — **invariant broken:** " + c.gap

@@ -201,6 +201,12 @@ func cases() []matrixCase {
 		add(matrixCase{name: name, area: "config", env: map[string]string{v.name: v.value},
 			want: []outcome{failed}, sees: "invalid configuration: " + v.sees, noRequest: true})
 	}
+	// Identities: a secret named by ARN is checked as its name is.
+	add(matrixCase{name: "TOKEN_SECRET_ID an ARN under INTEGRATION_SECRET_PREFIX", area: "config",
+		env: map[string]string{config.EnvIntegrationSecretPrefix: "app/integrations/",
+			config.EnvTokenSecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/integrations/acme-AbCdEf"},
+		want: []outcome{failed}, noRequest: true,
+		sees: `invalid configuration: TOKEN_SECRET_ID: must not name a secret under INTEGRATION_SECRET_PREFIX "app/integrations/" (by name or ARN)`})
 
 	// Clock.
 	add(
@@ -212,6 +218,13 @@ func cases() []matrixCase {
 			ims:  []imsemu.Fault{body("200 with expires_in 99999999999", `{`+tok+`,"token_type":"bearer","expires_in":99999999999}`)},
 			want: []outcome{failed}, sees: "token response refused: expires_in is 99999999999 s, more than the 168h0m0s this rotator accepts", tokenRequests: 1},
 	)
+
+	// CloudFormation: the custom resource FirstToken, at deploy.
+	add(matrixCase{name: "FirstToken: AccessDenied twice at the credentials read", area: "CloudFormation",
+		event: cfnCreate, sm: ptr(faultproxy.AccessDenied()), smAt: readCredentials, smTimes: 2,
+		want: []outcome{retried}, reported: "SUCCESS", tokenRequests: 1, minTook: 3 * time.Second,
+		sees: "WARN custom resource: Secrets Manager denied access, retrying … WARN custom resource: Secrets Manager denied access, retrying … " +
+			seesStored + " … INFO custom resource: reported SUCCESS"})
 
 	// Fleets: the function's own integration and added ones, one broken.
 	add(fleetCases()...)

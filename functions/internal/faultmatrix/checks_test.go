@@ -273,6 +273,7 @@ func TestNativeChecksCatchViolations(t *testing.T) {
 		}, "AWSCURRENT is no token the provider issued"},
 		{"AWSCURRENT another client's", func(r *record) { r.native.subject.client = "faultmatrix-acme" }, `is for client "faultmatrix-client"`},
 		{"TEST_URL got another token", func(r *record) { r.native.testURLs = []string{seeded} }, "TEST_URL received a bearer token the provider did not issue"},
+		{"TEST_URL got a token it must not", func(r *record) { r.native.noTestURL = true }, "TEST_URL received 1 requests, want none"},
 		{"a failed step out of the alarm's sight", func(r *record) {
 			failing(r)
 			r.deliveries[2].metrics = ""

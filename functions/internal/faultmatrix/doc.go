@@ -66,6 +66,11 @@
 // moto_server is what bounds the matrix's time, so a native case reads
 // the rotated secret back only after an act that wrote, and after its last.
 //
+// The case of area "CloudFormation" delivers the custom resource's Create
+// (FirstToken, at deploy) with a ResponseURL of its own, which records the
+// status reported: SUCCESS, once the retries of an AccessDeniedException
+// that IAM propagation explains are over.
+//
 // The same case list renders the table in README.md, between the markers
 // <!-- faults:begin --> and <!-- faults:end -->:
 //

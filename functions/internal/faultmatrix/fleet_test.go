@@ -39,6 +39,10 @@ type fleet struct {
 	// credentialsGone deletes target's credentials secret after seeding:
 	// "deleted" at once, "scheduled" with a recovery window.
 	credentialsGone string
+	// ownCredentials tags target's token secret with the ARN of the
+	// function's own credentials secret, which CREDENTIALS_SECRET_ID gives
+	// by name: a token secret planted to receive the stack's own tokens.
+	ownCredentials bool
 	// planted puts a token URL where only the credentials secret's value
 	// may set one: tokenrotator:token_url tags on both of target's secrets
 	// and a token_url field in its token secret's value. It names a server

@@ -96,6 +96,14 @@ func fleetCases() []matrixCase {
 			fleet: &fleet{size: 4, target: "acme", othersWant: []outcome{notRun}, targetRequests: none, othersRequests: none}},
 		{name: "two runs of 21 integrations at once", deliveries: 2, want: []outcome{rotated, rotated}, sees: "INFO run finished … INFO run finished",
 			fleet: &fleet{size: 20, overlap: true}},
+
+		// Identities: one secret, spelt two ways.
+		{name: "a token secret planted on the function's own credentials", want: []outcome{failed},
+			sees: `1 of 5 integrations failed (4 rotated, 0 fresh; nothing was written for the failed ones); acme: credentials secret "arn:` +
+				` … :secret:app/credentials-` + ` … is the function's own integration's (default, CREDENTIALS_SECRET_ID): a credentials secret may back one integration only, so acme is not run`,
+			fleet: &fleet{size: 4, target: "acme", ownCredentials: true,
+				note:       "acme's token secret tagged with the ARN of the function's own credentials secret, which CREDENTIALS_SECRET_ID gives by name",
+				targetWant: []outcome{failed}, othersWant: one, targetRequests: none, othersRequests: 1}},
 	}
 	for i := range list {
 		list[i] = each(list[i])

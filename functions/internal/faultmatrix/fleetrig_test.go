@@ -129,7 +129,11 @@ func (r *rig) seedFleet(ctx context.Context, n int) error {
 		if m.credsID, err = r.create(ctx, fmt.Sprintf("fm/%02d/%s/credentials", n, name), string(credsValue), credsTags); err != nil {
 			return err
 		}
-		if !(target && f.untagged) {
+		switch {
+		case target && f.untagged:
+		case target && f.ownCredentials:
+			tokenTags = append(tokenTags, types.Tag{Key: aws.String(integration.TagCredentials), Value: aws.String(r.arns[r.credsID])})
+		default:
 			tokenTags = append(tokenTags, types.Tag{Key: aws.String(integration.TagCredentials), Value: aws.String(m.credsID)})
 		}
 		if m.tokenID, err = r.create(ctx, r.prefix+name, "{}", tokenTags); err != nil {

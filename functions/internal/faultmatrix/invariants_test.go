@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -245,6 +246,9 @@ func expectations(c matrixCase, rec record) []string {
 	}
 	if c.fleet != nil {
 		bad = append(bad, fleetExpectations(c, rec)...)
+	}
+	if c.reported != "" && (len(rec.cfnReports) != len(rec.deliveries) || slices.ContainsFunc(rec.cfnReports, func(s string) bool { return s != c.reported })) {
+		bad = append(bad, fmt.Sprintf("reported to CloudFormation %q, want %s once per delivery", rec.cfnReports, c.reported))
 	}
 	return bad
 }

@@ -35,6 +35,10 @@ type protocol struct {
 	notBegun bool
 	// testURL, if set, sets TEST_URL to a server that answers as it says.
 	testURL *testURL
+	// ownTokenURL gives the added integration's credentials secret a
+	// token_url of its own (the stack's provider under another name) and
+	// no test_url: TEST_URL, maybe another provider's, must get nothing.
+	ownTokenURL bool
 	// planted, if set, is a value someone else stored in the rotation's
 	// version, staged AWSPENDING, before createSecret.
 	planted *plant
@@ -221,6 +225,9 @@ func (p *protocol) describe() []string {
 	if p.planted != nil {
 		parts = append(parts, "someone else stored the rotation's version, AWSPENDING, before createSecret: "+p.planted.note)
 	}
+	if p.ownTokenURL {
+		parts = append(parts, "its credentials secret sets a token_url of its own and no test_url")
+	}
 	if p.testURL != nil {
 		parts = append(parts, p.testURL.describe())
 	}
@@ -262,6 +269,9 @@ func (p *protocol) expected(want []outcome) string {
 			continue
 		}
 		s = append(s, string(o))
+	}
+	if p.ownTokenURL {
+		s = append(s, "TEST_URL got no request")
 	}
 	return strings.Join(s, ", then ")
 }

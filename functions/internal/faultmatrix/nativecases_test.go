@@ -182,6 +182,10 @@ func nativeCases() []matrixCase {
 	// A key in TEST_URL's (and TOKEN_URL's) query shows nowhere.
 	add(matrixCase{name: "testSecret: TEST_URL with a key in its query answers 503", native: &protocol{acts: retry, testURL: &testURL{every: &testURL503}}, urlKey: true,
 		want: forGood, sees: "testSecret: GET TEST_URL $TEST_URL with the pending token answered HTTP 503", tokenRequests: 1})
+	// Identities: an added integration of another provider keeps its token from the stack's TEST_URL.
+	add(matrixCase{name: "an added integration of another provider, TEST_URL set", native: &protocol{acts: one, secret: addedSecret, ownTokenURL: true, testURL: &testURL{}},
+		want: []outcome{rotated}, tokenRequests: 1,
+		sees: seesCreated + " … INFO testSecret: TEST_URL not used: the integration's credentials secret sets a token_url of its own and no test_url … " + seesFinished})
 	return list
 }
 

@@ -60,6 +60,9 @@ func nativeInvariants(rec record) []string {
 	if moves > nr.begun {
 		bad = append(bad, fmt.Sprintf("AWSCURRENT moved %d times in %d rotations begun, want at most one move each", moves, nr.begun))
 	}
+	if nr.noTestURL && len(nr.testURLs) > 0 {
+		bad = append(bad, fmt.Sprintf("TEST_URL received %d requests, want none: the integration has a token_url of its own and no test_url", len(nr.testURLs)))
+	}
 	for _, token := range nr.testURLs {
 		if !slices.ContainsFunc(rec.issued, func(i imsemu.Issued) bool { return i.AccessToken == token }) {
 			bad = append(bad, "TEST_URL received a bearer token the provider did not issue")

@@ -47,6 +47,8 @@ type nativeRecord struct {
 	initial  stageSnapshot
 	acts     []actRecord
 	testURLs []string // the bearer tokens TEST_URL received
+	// noTestURL says TEST_URL must receive nothing (protocol.ownTokenURL).
+	noTestURL bool
 	// sentinels are the case's secret material besides the client secret
 	// and the tokens the provider issued.
 	sentinels []string
@@ -106,6 +108,14 @@ func (r *rig) seedNative(ctx context.Context, n int) error {
 			return err
 		}
 		s.arn, s.client, s.version, s.value = added.arn, clientOf(name), added.version, added.value
+		if p.ownTokenURL {
+			// The same emulator, spelt as another provider's endpoint.
+			value := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"token_url":%q}`, clientOf(name), secretOf(name),
+				strings.Replace(r.tokenURL, "127.0.0.1", "localhost", 1))
+			if _, err := r.direct.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(creds), SecretString: aws.String(value)}); err != nil {
+				return fmt.Errorf("giving %s a token_url: %w", name, err)
+			}
+		}
 		if p.secret == sharedSecret {
 			if _, _, err := r.seedAdded(ctx, n, "globex", creds, &s); err != nil {
 				return err
@@ -154,7 +164,7 @@ func (r *rig) seedAdded(ctx context.Context, n int, name, creds string, s *nativ
 // acts, recording each delivery and the secret after each act.
 func (r *rig) runNative(ctx context.Context) ([]delivery, *nativeRecord, error) {
 	p := r.c.native
-	nr := &nativeRecord{subject: r.subject, unknown: rotationservice.NewUUID(), sentinels: r.subject.sentinels}
+	nr := &nativeRecord{subject: r.subject, unknown: rotationservice.NewUUID(), sentinels: r.subject.sentinels, noTestURL: p.ownTokenURL}
 	rot := rotationservice.Rotation{SecretARN: nr.subject.arn, Version: rotationservice.NewUUID(), RotationToken: rotationservice.NewUUID()}
 	var err error
 	if !p.notBegun {

@@ -99,6 +99,11 @@ type rig struct {
 	back      *tap          // the calls that reached moto
 	prefix    string        // INTEGRATION_SECRET_PREFIX
 
+	// A custom-resource case's ResponseURL and the statuses reported to it.
+	cfnURL     string
+	cfnMu      sync.Mutex
+	cfnReports []string
+
 	// A native case's world: the writes that reach moto, TEST_URL and
 	// the rotated secret (see nativerig_test.go, nativetaps_test.go).
 	writes   *writeTap
@@ -140,6 +145,15 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	r.closers = append(r.closers, proxySrv.Close, proxy.Close)
 	r.proxyURL = proxySrv.URL
 
+	if c.reported != "" {
+		r.cfnURL = r.serve(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+			var report struct{ Status string }
+			_ = json.NewDecoder(req.Body).Decode(&report)
+			r.cfnMu.Lock()
+			r.cfnReports = append(r.cfnReports, report.Status)
+			r.cfnMu.Unlock()
+		}))
+	}
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { r.elsewhere.Add(1) }))
 	r.elseURL = elsewhere.URL
 	r.closers = append(r.closers, elsewhere.Close)

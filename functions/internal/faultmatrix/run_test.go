@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +83,8 @@ type record struct {
 	prefix  string // INTEGRATION_SECRET_PREFIX
 
 	native *nativeRecord
+	// cfnReports are the statuses reported to a custom-resource event's ResponseURL.
+	cfnReports []string
 }
 
 // runCase builds case n's world, delivers its event, and records.
@@ -124,6 +128,7 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 	}
 	rec.logs, rec.metrics = r.logs.String(), r.metrics.String()
 	rec.elsewhere = int(r.elsewhere.Load())
+	rec.cfnReports = slices.Clone(r.cfnReports)
 	rec.calls = r.proxy.Calls("")
 	for _, ims := range r.emulators {
 		rec.requests += ims.Requests()
@@ -171,7 +176,7 @@ func (r *rig) deliver(ctx context.Context, handlers ...handler) ([]delivery, err
 	out := make([]delivery, len(handlers))
 	var wg sync.WaitGroup
 	for i, h := range handlers {
-		wg.Go(func() { out[i] = invoke(ctx, h, r.c.payload()) })
+		wg.Go(func() { out[i] = invoke(ctx, h, strings.ReplaceAll(r.c.payload(), responseURL, r.cfnURL)) })
 	}
 	wg.Wait()
 

@@ -32,7 +32,7 @@ func table(list []matrixCase) string {
 		"a space and non-ASCII, so that each of its encodings differs; "+
 		"for an added integration NAME, `app/integrations/NAME` and `app/NAME/credentials` for its secrets, `$NAME_TOKEN_URL` for a token endpoint of its own, "+
 		"and `[NAME]` for a log line about it; for the rotation protocol, `$VERSION` for the version a rotation creates, `$OLD` for the one that was "+
-		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's.\n", len(list))
+		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's; `$RESPONSE_URL` for a custom-resource event's ResponseURL, a server of the case's that records the status reported.\n", len(list))
 	return b.String()
 }
 

@@ -111,7 +111,7 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 	s := r.cfg.Settings
 	var own []target
 	if s.CredentialsSecretID != "" {
-		own = []target{{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: s.TokenSecretID, exactRefreshAge: true}}
+		own = []target{r.ownTarget()}
 	}
 	switch {
 	case req.Integration != "" && len(own) > 0 && req.Integration == own[0].name:
@@ -139,8 +139,14 @@ func (r *Rotator) targets(ctx context.Context, req Request) ([]target, error) {
 	for _, e := range entries {
 		targets = append(targets, r.fromEntry(e))
 	}
-	refuseSharedCredentials(targets)
+	r.refuseSharedCredentials(ctx, targets)
 	return targets, nil
+}
+
+// ownTarget is the integration the function's environment configures.
+func (r *Rotator) ownTarget() target {
+	s := r.cfg.Settings
+	return target{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: s.TokenSecretID, own: true}
 }
 
 // alone is the added integration e as a run of it alone works on it: checked
@@ -150,7 +156,7 @@ func (r *Rotator) alone(ctx context.Context, e secretstore.Entry) (target, error
 	s := r.cfg.Settings
 	var own []target
 	if s.CredentialsSecretID != "" {
-		own = []target{{name: s.Integration, credentialsSecretID: s.CredentialsSecretID}}
+		own = []target{r.ownTarget()}
 	}
 	entries, err := r.cfg.Directory.List(ctx, s.IntegrationSecretPrefix)
 	if err != nil {
@@ -162,7 +168,7 @@ func (r *Rotator) alone(ctx context.Context, e secretstore.Entry) (target, error
 			all = append(all, r.fromEntry(other))
 		}
 	}
-	refuseSharedCredentials(all)
+	r.refuseSharedCredentials(ctx, all)
 	return all[len(own)], nil
 }
 
@@ -175,27 +181,6 @@ func (r *Rotator) fromEntry(e secretstore.Entry) target {
 		t.problem = fmt.Sprintf("integration %q: the name is taken by the function's own integration (INTEGRATION); remove and add it under another name", e.Name)
 	}
 	return t
-}
-
-// refuseSharedCredentials marks every integration whose credentials secret
-// backs another integration too. A token secret names its credentials
-// secret in a tag; were two allowed to name the same one, whoever can create
-// a token secret under the prefix could have tokens minted with another
-// integration's client written where they can read them. Refusing both
-// fails loudly instead, naming them.
-func refuseSharedCredentials(targets []target) {
-	users := map[string][]string{}
-	for _, t := range targets {
-		if t.credentialsSecretID != "" {
-			users[t.credentialsSecretID] = append(users[t.credentialsSecretID], t.name)
-		}
-	}
-	for i, t := range targets {
-		if names := users[t.credentialsSecretID]; len(names) > 1 && t.problem == "" {
-			targets[i].problem = fmt.Sprintf("credentials secret %q backs integrations %s: a credentials secret may back one integration only, so none of them is run (remove the one that should not be there)",
-				t.credentialsSecretID, strings.Join(names, ", "))
-		}
-	}
 }
 
 // summarize builds the run's result and error. A run of one integration

@@ -27,15 +27,18 @@ type fleetStore struct {
 	creds  map[string]secretstore.Credentials
 	tokens map[string]secretstore.Current
 	writes map[string]int
+	reads  map[string]int // credentials reads, by id
 }
 
 func newFleetStore() *fleetStore {
-	return &fleetStore{creds: map[string]secretstore.Credentials{}, tokens: map[string]secretstore.Current{}, writes: map[string]int{}}
+	return &fleetStore{creds: map[string]secretstore.Credentials{}, tokens: map[string]secretstore.Current{}, writes: map[string]int{},
+		reads: map[string]int{}}
 }
 
 func (f *fleetStore) ReadCredentials(_ context.Context, id string) (secretstore.Credentials, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads[id]++
 	c, ok := f.creds[id]
 	if !ok {
 		return secretstore.Credentials{}, fmt.Errorf("reading credentials secret %q: ResourceNotFoundException", id)
@@ -437,4 +440,80 @@ func TestSharedCredentialsAreRefused(t *testing.T) {
 	if _, err := r.Run(context.Background(), Request{Force: true, Integration: "app-00"}); err == nil || !strings.Contains(err.Error(), "checking that no other integration shares its credentials secret") {
 		t.Errorf("Run(app-00) when listing fails: error = %v, want it to fail closed", err)
 	}
+}
+
+// TestOwnCredentialsAreLentToNoAddedIntegration: an added integration whose
+// tag names the function's own credentials secret, however spelt, is
+// refused, and the function's own integration still runs: its token must
+// not go to a token secret someone planted under the prefix.
+func TestOwnCredentialsAreLentToNoAddedIntegration(t *testing.T) {
+	const ownARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:creds-AbCdEf"
+	const elsewhere = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:creds-XyZ123" // the same name, another account
+	for _, tc := range []struct {
+		name, tag string
+	}{
+		{"the tag holds the ARN, CREDENTIALS_SECRET_ID the name", ownARN},
+		{"the tag and CREDENTIALS_SECRET_ID spell it alike", "creds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, store, dir, _, _ := fleet(2, &urlFetcher{})
+			own := store.creds["creds"]
+			own.ARN = ownARN // as GetSecretValue answers, whatever id it was read by
+			store.creds["creds"], store.creds[ownARN] = own, own
+			dir.entries = append(dir.entries, secretstore.Entry{Name: "planted", TokenSecretID: "p/planted", CredentialsSecretID: tc.tag})
+			want := `credentials secret "` + tc.tag + `" is the function's own integration's (default, CREDENTIALS_SECRET_ID)`
+
+			res, err := r.Run(context.Background(), Request{Force: true})
+			if err == nil || !strings.Contains(err.Error(), "planted: "+want) {
+				t.Fatalf("Run() error = %v, want planted refused with %q", err, want)
+			}
+			if *res.Counts != (Counts{Rotated: 3, Failed: 1}) || store.writes["p/planted"] != 0 || store.writes["token"] != 1 {
+				t.Errorf("Run() counts %+v, writes %v; want default and both apps rotated, planted refused and not written", *res.Counts, store.writes)
+			}
+			if store.reads["creds"] != 1 {
+				t.Errorf("the own credentials were read %d times in a run, want once: the read that tells the ARN serves the run", store.reads["creds"])
+			}
+			// Asked for alone, as a forced run or createSecret does.
+			if _, err := r.Run(context.Background(), Request{Force: true, Integration: "planted"}); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Run(planted) error = %v, want %q", err, want)
+			}
+			if store.writes["p/planted"] != 0 {
+				t.Errorf("writes %v; want none to p/planted", store.writes)
+			}
+		})
+	}
+	t.Run("a secret of the same name in another account", func(t *testing.T) {
+		r, store, dir, _, _ := fleet(2, &urlFetcher{})
+		own := store.creds["creds"]
+		own.ARN = ownARN
+		store.creds["creds"] = own
+		store.creds[elsewhere] = secretstore.Credentials{Credentials: oauthtoken.Credentials{ClientID: "other", ClientSecret: sentinelSecret}, ARN: elsewhere}
+		dir.entries = append(dir.entries, secretstore.Entry{Name: "other", TokenSecretID: "p/other", CredentialsSecretID: elsewhere})
+		res, err := r.Run(context.Background(), Request{Force: true})
+		if err != nil || res.Counts.Rotated != 4 || store.writes["p/other"] != 1 {
+			t.Errorf("Run() = %+v, %v; want all 4 rotated: the read tells the two secrets apart", res.Counts, err)
+		}
+	})
+	t.Run("the own credentials unreadable: a tag that may name them is refused", func(t *testing.T) {
+		r, store, dir, _, logs := fleet(2, &urlFetcher{})
+		delete(store.creds, "creds")
+		store.creds[ownARN] = secretstore.Credentials{Credentials: oauthtoken.Credentials{ClientID: "own", ClientSecret: sentinelSecret}, ARN: ownARN}
+		dir.entries = append(dir.entries, secretstore.Entry{Name: "planted", TokenSecretID: "p/planted", CredentialsSecretID: ownARN})
+		res, err := r.Run(context.Background(), Request{Force: true})
+		if err == nil || !strings.Contains(err.Error(), "planted: credentials secret") || store.writes["p/planted"] != 0 {
+			t.Errorf("Run() = %+v, %v, writes %v; want planted refused", res.Counts, err, store.writes)
+		}
+		if !strings.Contains(logs.String(), "could not learn the ARN of the function's own credentials secret") {
+			t.Errorf("log lacks the warning:\n%s", logs)
+		}
+	})
+	t.Run("no added integration can be the own one: no extra read", func(t *testing.T) {
+		r, store, _, _, _ := fleet(2, &urlFetcher{})
+		if _, err := r.Run(context.Background(), Request{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		if store.reads["creds"] != 1 {
+			t.Errorf("the own credentials were read %d times in a run, want once", store.reads["creds"])
+		}
+	})
 }

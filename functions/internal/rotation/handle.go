@@ -3,10 +3,14 @@ package rotation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/event"
 )
@@ -45,6 +49,58 @@ func (r *Rotator) deployRequest() Request {
 	return Request{Force: true, Integration: r.cfg.Settings.Integration}
 }
 
+// The first token's retries of an AccessDeniedException (see deployRun).
+const (
+	// deployDeniedRetryFor bounds the waits between a custom resource's
+	// tries: IAM takes seconds to make a role created with the stack usable.
+	deployDeniedRetryFor  = 40 * time.Second
+	deployDeniedFirstWait = time.Second
+	deployDeniedMaxWait   = 8 * time.Second
+	// deployReserve is what a try needs of the invocation, at the least:
+	// no wait ends later than this before the deadline.
+	deployReserve = 10 * time.Second
+)
+
+// deployRun runs what a custom-resource Create or Update asks. An
+// AccessDeniedException from Secrets Manager (a KMS key's refusal reaches
+// the function as one too) is retried, waiting 1 s, 2 s, 4 s, then 8 s
+// between tries, at most deployDeniedRetryFor in all and never past
+// deployReserve before the invocation's deadline, with a WARN line per
+// retry: the role the stack creates with the function may not have
+// propagated through IAM yet, and a first deploy should not roll back for
+// it. A try that fails writes nothing, so another is safe. Any other error
+// fails at once; scheduled and forced runs do not come here.
+func (r *Rotator) deployRun(ctx context.Context, log *slog.Logger) (Result, error) {
+	wait, waited := deployDeniedFirstWait, time.Duration(0)
+	for attempt := 1; ; attempt++ {
+		res, err := r.Run(ctx, r.deployRequest())
+		if err == nil || !secretsManagerDenied(err) || waited+wait > deployDeniedRetryFor {
+			return res, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+deployReserve {
+			return res, err
+		}
+		log.WarnContext(ctx, "custom resource: Secrets Manager denied access, retrying (a role created with the stack can take seconds to reach IAM)",
+			"attempt", attempt, "retry_in_ms", wait.Milliseconds(), "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(wait):
+		}
+		waited += wait
+		wait = min(2*wait, deployDeniedMaxWait)
+	}
+}
+
+// secretsManagerDenied reports whether err is Secrets Manager's
+// AccessDeniedException.
+func secretsManagerDenied(err error) bool {
+	var oe *smithy.OperationError
+	var ae smithy.APIError
+	return errors.As(err, &oe) && oe.ServiceID == secretsmanager.ServiceID &&
+		errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
+}
+
 func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, error) {
 	log := r.cfg.Logger.With("request_type", string(ev.RequestType), "logical_resource_id", ev.LogicalResourceID, "stack_id", ev.StackID)
 	var (
@@ -66,7 +122,7 @@ func (r *Rotator) customResource(ctx context.Context, ev *cfn.Event) (Result, er
 			res = Result{Reason: "custom-resource Delete: nothing to do", TokenSecretID: r.cfg.Settings.TokenSecretID}
 			return physical, nil, nil
 		}
-		out, err := r.Run(ctx, r.deployRequest())
+		out, err := r.deployRun(ctx, log)
 		if err != nil {
 			runErr = err
 			return physical, nil, err

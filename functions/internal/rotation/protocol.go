@@ -125,7 +125,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting bool) (target, error) {
 	s := r.cfg.Settings
 	if s.TokenSecretID != "" && (s.TokenSecretID == v.ARN || s.TokenSecretID == v.Name) {
-		return target{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: v.ARN, exactRefreshAge: true}, nil
+		return target{name: s.Integration, credentialsSecretID: s.CredentialsSecretID, tokenSecretID: v.ARN, own: true}, nil
 	}
 	name, added := strings.CutPrefix(v.Name, s.IntegrationSecretPrefix)
 	if s.IntegrationSecretPrefix == "" || !added {
@@ -144,7 +144,7 @@ func (r *Rotator) owner(ctx context.Context, v secretstore.Versions, minting boo
 func (r *Rotator) guess(id string) target {
 	s := r.cfg.Settings
 	if s.TokenSecretID != "" && id == s.TokenSecretID {
-		return target{name: s.Integration, exactRefreshAge: true}
+		return target{name: s.Integration, own: true}
 	}
 	name := id
 	if _, after, ok := strings.Cut(id, ":secret:"); ok && len(after) > 7 && after[len(after)-7] == '-' {
@@ -237,7 +237,9 @@ func (r *Rotator) createSecret(ctx context.Context, t target, v secretstore.Vers
 	return res, nil
 }
 
-// testSecret checks the pending token, and tries it on TEST_URL when set.
+// testSecret checks the pending token, and tries it on the integration's
+// TEST_URL when it has one; an integration of another provider than the
+// function's has only the test_url it sets (config.Provider.TestURLWithheld).
 func (r *Rotator) testSecret(ctx context.Context, t target, v secretstore.Versions, ev event.Rotation, res Result, log *slog.Logger) (Result, error) {
 	value, p, err := r.checkPending(ctx, t, v, ev)
 	res.ClientID = value.ClientID
@@ -246,6 +248,10 @@ func (r *Rotator) testSecret(ctx context.Context, t target, v secretstore.Versio
 	}
 	res.Expiry, res.IssuedAt = value.Expiry.UTC(), value.IssuedAt.UTC()
 	res.Reason = "the pending token is valid for this integration"
+	if p.TestURLWithheld {
+		log.InfoContext(ctx, "testSecret: TEST_URL not used",
+			"reason", "the integration's credentials secret sets a token_url of its own and no test_url; the function's TEST_URL may be another provider's, so no token is sent there (set test_url to test it)")
+	}
 	if p.TestURL != "" {
 		status, err := r.tryToken(ctx, p, value)
 		if err != nil {
@@ -374,7 +380,7 @@ func (r *Rotator) stepMetrics(t target, o metrics.Outcome) {
 			s.Requested = 1
 		}
 		r.cfg.Metrics.Run(s)
-	case t.exactRefreshAge: // the function's own integration
+	case t.own: // the function's own integration
 		r.cfg.Metrics.Run(metrics.Summary{Integrations: 1, Rotated: 1, MinTTL: o.TTL})
 	}
 }

@@ -35,17 +35,19 @@ import (
 // behind the fault proxy, the IMS emulator, a TEST_URL server that checks the
 // bearer token, and rotationservice in Secrets Manager's place.
 type native struct {
-	t       *testing.T
-	sm      *secretsmanager.Client // straight to moto, for the test's own reads
-	proxy   *faultproxy.Proxy
-	ims     *imsemu.Server
-	r       *rotation.Rotator
-	svc     rotationservice.Service
-	logs    *syncbuf.Buffer
-	texts   []string     // every result and error, for the leak check
-	testURL atomic.Int32 // failing answers (503) left to give; negative: every answer fails
-	tokenID string       // the token secret's ARN
-	metrics *lines
+	t        *testing.T
+	sm       *secretsmanager.Client // straight to moto, for the test's own reads
+	proxy    *faultproxy.Proxy
+	ims      *imsemu.Server
+	r        *rotation.Rotator
+	svc      rotationservice.Service
+	logs     *syncbuf.Buffer
+	texts    []string     // every result and error, for the leak check
+	testURL  atomic.Int32 // failing answers (503) left to give; negative: every answer fails
+	testGets atomic.Int32 // requests TEST_URL received
+	tokenURL string       // TOKEN_URL
+	tokenID  string       // the token secret's ARN
+	metrics  *lines
 }
 
 // lines records metric lines as "integration <name> ok|failed" and "run ok|failed".
@@ -102,6 +104,7 @@ func newNativeOn(t *testing.T, moto *motoserver.Server) *native {
 
 	n := &native{t: t, sm: secretsmanager.NewFromConfig(moto.AWSConfig()), proxy: proxy, ims: ims, logs: &syncbuf.Buffer{}, metrics: &lines{}}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.testGets.Add(1)
 		issued := ims.Issued()
 		if len(issued) == 0 || r.Header.Get("Authorization") != "Bearer "+issued[len(issued)-1].AccessToken {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -120,9 +123,10 @@ func newNativeOn(t *testing.T, moto *motoserver.Server) *native {
 
 	creds := n.create(credsID, `{"client_id":"`+clientID+`","client_secret":"`+sentinelSecret+`"}`)
 	n.tokenID = n.create(tokenID, "") // no value, as the stack creates it
+	n.tokenURL = imsSrv.URL + imsemu.TokenPath + "?key=" + urlKeySentinel
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{config.EnvCredentialsSecretID: creds, config.EnvTokenSecretID: n.tokenID,
-			config.EnvTokenURL: imsSrv.URL + imsemu.TokenPath + "?key=" + urlKeySentinel, config.EnvTestURL: api.URL + "/me?key=" + urlKeySentinel,
+			config.EnvTokenURL: n.tokenURL, config.EnvTestURL: api.URL + "/me?key=" + urlKeySentinel,
 			config.EnvIntegrationSecretPrefix: prefix}[k]
 	})
 	if err != nil {
@@ -500,6 +504,45 @@ func TestProtocolAddedIntegration(t *testing.T) {
 		return strings.Contains(l, `"integration":"acme"`) && strings.Contains(l, "finishSecret: new token is AWSCURRENT")
 	}) {
 		t.Errorf("no finishSecret log line names integration acme")
+	}
+	n.noLeak()
+}
+
+// TestProtocolAddedIntegrationOfAnotherProvider: an added integration with
+// a token_url of its own and no test_url sends its token to no TEST_URL
+// (the stack's may be another provider's), and testSecret says so once.
+func TestProtocolAddedIntegrationOfAnotherProvider(t *testing.T) {
+	n := newNative(t)
+	ctx := context.Background()
+	// The same emulator, spelt as another provider's endpoint.
+	own := strings.Replace(n.tokenURL, "127.0.0.1", "localhost", 1)
+	creds := n.create("acme/credentials", `{"client_id":"acme-client","client_secret":"`+sentinelSecret+`","token_url":"`+own+`"}`)
+	out, err := n.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "acme"), SecretString: aws.String("{}"),
+		Tags: tags(integration.TagCredentials, creds)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := n.testGets.Load()
+	rot, err := n.svc.Rotate(ctx, aws.ToString(out.ARN))
+	if err != nil {
+		t.Fatalf("rotating acme: %v", err)
+	}
+	if got := n.testGets.Load() - before; got != 0 {
+		t.Errorf("TEST_URL received %d requests during acme's rotation, want none: it may be another provider's", got)
+	}
+	if version, _ := n.current(aws.ToString(out.ARN)); version != rot.Version {
+		t.Errorf("acme's current version = %s, want %s", version, rot.Version)
+	}
+	var skipped []map[string]any
+	for l := range strings.SplitSeq(n.logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "testSecret: TEST_URL not used" {
+			skipped = append(skipped, m)
+		}
+	}
+	if len(skipped) != 1 || skipped[0]["level"] != "INFO" || skipped[0]["integration"] != "acme" ||
+		!strings.Contains(fmt.Sprint(skipped[0]["reason"]), "token_url of its own and no test_url") {
+		t.Errorf("testSecret's TEST_URL lines = %v, want one INFO line for acme with the reason", skipped)
 	}
 	n.noLeak()
 }

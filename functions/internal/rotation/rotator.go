@@ -195,7 +195,11 @@ type target struct {
 	credentialsSecretID string
 	tokenSecretID       string
 	problem             string // why it cannot run, from the Directory
-	exactRefreshAge     bool   // the environment's own: no spread (see spread)
+	own                 bool   // the environment's own integration: never refused for sharing its credentials secret (see shared.go), and no spread (see spread)
+	// creds, if not nil, is the credentials secret's value, read already
+	// by this run to learn its ARN (see ownSpellings): one reads it no
+	// second time.
+	creds *secretstore.Credentials
 }
 
 // one runs one integration: read the credentials and their settings, read
@@ -214,7 +218,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		return fail(errors.New(t.problem))
 	}
 
-	creds, err := r.cfg.Store.ReadCredentials(ctx, t.credentialsSecretID)
+	creds, err := r.credentials(ctx, t)
 	if err != nil {
 		return fail(err)
 	}
@@ -229,7 +233,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 	}
 	now := r.cfg.Now()
 	want := Want{ClientID: creds.ClientID, Scope: p.Scope, TokenParams: p.TokenParams, RefreshAfter: p.RefreshAfter}
-	if !t.exactRefreshAge {
+	if !t.own {
 		want.Spread = spread(t.name)
 	}
 	d := Decide(cur, want, now, force)
@@ -280,4 +284,13 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 	log.InfoContext(ctx, "new token stored", "version_id", version, "previous_version_id", cur.VersionID,
 		"expiry", res.Expiry, "issued_at", res.IssuedAt, "token_request_ms", res.TokenRequestMs, "duration_ms", res.DurationMs)
 	return res, nil
+}
+
+// credentials returns t's credentials: those this run read already, or a
+// read of its credentials secret.
+func (r *Rotator) credentials(ctx context.Context, t target) (secretstore.Credentials, error) {
+	if t.creds != nil {
+		return *t.creds, nil
+	}
+	return r.cfg.Store.ReadCredentials(ctx, t.credentialsSecretID)
 }

@@ -110,6 +110,30 @@ func (d *Directory) Lookup(ctx context.Context, prefix, name string) (Entry, err
 // secret in two ways.
 var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 
+// IsFullARN reports whether id has the form of a full secret ARN, with its
+// 6-character suffix. (A partial ARN of a secret whose name itself ends in
+// a hyphen and 6 characters has that form too; AWS advises against such
+// names for this reason.)
+func IsFullARN(id string) bool { return secretARN.MatchString(id) }
+
+// MayName reports whether id, a secret's name, partial ARN or full ARN,
+// can name the secret whose full ARN is arn: id is arn, arn without its
+// 6-character suffix (a partial ARN), or the name in it. It is the
+// comparison to make when id cannot be read to learn its ARN, and errs
+// towards "yes": a secret of the same name in another account or Region
+// matches too.
+func MayName(id, arn string) bool {
+	if id == arn {
+		return true
+	}
+	if !IsFullARN(arn) {
+		return false
+	}
+	partial := arn[:len(arn)-len("-AbCdEf")]
+	_, name, _ := strings.Cut(partial, ":secret:")
+	return id == partial || id == name
+}
+
 func entry(name, arn string, tags []types.Tag) Entry {
 	e := Entry{Name: name, TokenSecretID: arn}
 	for _, t := range tags {

@@ -67,6 +67,10 @@ type Credentials struct {
 	// client_secret, undecoded. They may hold other secrets: read only the
 	// ones you know, and never log them.
 	Fields map[string]json.RawMessage
+	// ARN is the secret's full ARN, as Secrets Manager answered the read:
+	// the one spelling of the secret, whatever id it was read by (a name,
+	// a partial ARN). Empty when the answer had none.
+	ARN string
 }
 
 // ReadCredentials reads the credentials secret: a JSON object whose
@@ -86,6 +90,7 @@ func (s *Store) ReadCredentials(ctx context.Context, id string) (Credentials, er
 	if err != nil {
 		return Credentials{}, fmt.Errorf("credentials secret %q: %w", id, err)
 	}
+	creds.ARN = aws.ToString(out.ARN)
 	return creds, nil
 }
 

@@ -82,6 +82,10 @@ func TestReadCredentials(t *testing.T) {
 				if err != nil || creds.ClientID != "id-1" || creds.ClientSecret != sentinel {
 					t.Fatalf("ReadCredentials() = %v, %v; want id-1 and the secret", creds, err)
 				}
+				// Read by name, it carries the full ARN: the secret's one spelling.
+				if !strings.HasPrefix(creds.ARN, "arn:aws:secretsmanager:") || !strings.Contains(creds.ARN, ":secret:"+c.name+"-") {
+					t.Errorf("ReadCredentials(%q).ARN = %q, want the secret's full ARN", c.name, creds.ARN)
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {

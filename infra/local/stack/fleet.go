@@ -24,13 +24,15 @@ const CredentialsSecretPrefix = "tokenrotator/credentials/"
 // OpsFlags returns the flags that point the integration command
 // (infra/ops/cmd/integration) at this stack, in place of a deployed stack's
 // outputs: its name, the function's name, the secret prefix, the alarm
-// topic, and the Runtime Interface Emulator as the Lambda endpoint.
+// topic, its own credentials secret's ARN, and the Runtime Interface
+// Emulator as the Lambda endpoint.
 func (st *Stack) OpsFlags() []string {
 	return []string{
 		"-stack", StackName,
 		"-function", FunctionName,
 		"-prefix", IntegrationSecretPrefix,
 		"-alarm-topic", AlarmTopicARN,
+		"-stack-credentials", st.credentialsARN,
 		"-lambda-endpoint", st.Lambda.URL,
 	}
 }

@@ -82,12 +82,13 @@ type Stack struct {
 	// Secrets talks to Moto.
 	Secrets *secretsmanager.Client
 
-	clientSecret string
-	function     rie.Config // how Lambda was started; StartEmulator reuses it
-	imsHTTP      *httptest.Server
-	tempDir      string
-	eventsDir    string
-	closeOnce    sync.Once
+	clientSecret   string
+	credentialsARN string     // the credentials secret's, as CreateSecret answered
+	function       rie.Config // how Lambda was started; StartEmulator reuses it
+	imsHTTP        *httptest.Server
+	tempDir        string
+	eventsDir      string
+	closeOnce      sync.Once
 
 	mu        sync.Mutex
 	providers []*Provider // started by StartProvider, closed by Close
@@ -219,11 +220,13 @@ func (st *Stack) createSecrets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding the credentials: %w", err)
 	}
-	if _, err := st.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+	out, err := st.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(CredentialsSecretID), SecretString: aws.String(string(creds)),
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("creating secret %s: %w", CredentialsSecretID, err)
 	}
+	st.credentialsARN = aws.ToString(out.ARN)
 	if _, err := st.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(TokenSecretID), Description: aws.String("OAuth token written by the rotator"),
 	}); err != nil {
