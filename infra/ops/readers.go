@@ -124,20 +124,10 @@ func (o *Operator) Readers(ctx context.Context, name string, readers []string) e
 	if err := o.need(OutputSecretPrefix); err != nil {
 		return err
 	}
-	st := o.cfg.Stack
-	tokenName := st.SecretPrefix + name
-	out, err := o.cfg.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(tokenName)})
-	switch {
-	case isNotFound(err):
-		return fmt.Errorf("no integration %q in stack %s: there is no token secret %s (make integration-add adds it)", name, st.Name, tokenName)
-	case err != nil:
-		return fmt.Errorf("integration %q: describing token secret %s: %w", name, tokenName, err)
-	case out.DeletedDate != nil:
-		return fmt.Errorf("no integration %q in stack %s: token secret %s is scheduled for deletion", name, st.Name, tokenName)
+	if _, err := o.stackToken(ctx, name, "changing its readers"); err != nil {
+		return err
 	}
-	if owner, _ := tagValue(out.Tags, integration.TagStack); owner != st.Name {
-		return fmt.Errorf("secret %s is not a token secret of stack %s (its %s tag is %q): not changing its readers", tokenName, st.Name, integration.TagStack, owner)
-	}
+	tokenName := o.cfg.Stack.SecretPrefix + name
 	return o.setReaders(ctx, name, tokenName, readers)
 }
 

@@ -89,7 +89,7 @@ func readersRig(t *testing.T) (*rig, *policyRecorder) {
 	t.Helper()
 	r := newRig(t)
 	rec := &policyRecorder{Client: r.sm}
-	r.op = ops.New(ops.Config{Stack: ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic},
+	r.op = ops.New(ops.Config{Stack: ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, CredentialsARN: testOwnCredentials},
 		Secrets: rec, Alarms: r.cw, Lambda: r.lambda, Out: r.out})
 	return r, rec
 }

@@ -37,18 +37,9 @@ func (o *Operator) Remove(ctx context.Context, name string) error {
 	}
 	st := o.cfg.Stack
 	tokenName := st.SecretPrefix + name
-
-	out, err := o.cfg.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(tokenName)})
-	switch {
-	case isNotFound(err):
-		return fmt.Errorf("no integration %q in stack %s: there is no token secret %s", name, st.Name, tokenName)
-	case err != nil:
-		return fmt.Errorf("integration %q: describing token secret %s: %w", name, tokenName, err)
-	case out.DeletedDate != nil:
-		return fmt.Errorf("no integration %q in stack %s: token secret %s is already scheduled for deletion", name, st.Name, tokenName)
-	}
-	if owner, _ := tagValue(out.Tags, integration.TagStack); owner != st.Name {
-		return fmt.Errorf("secret %s is not a token secret of stack %s (its %s tag is %q): not removing it", tokenName, st.Name, integration.TagStack, owner)
+	out, err := o.stackToken(ctx, name, "removing it")
+	if err != nil {
+		return err
 	}
 	credentialsARN, _ := tagValue(out.Tags, integration.TagCredentials)
 	o.say(name, "token secret %s found, made from credentials secret %s", tokenName, orNone(credentialsARN))
@@ -73,6 +64,28 @@ func (o *Operator) Remove(ctx context.Context, name string) error {
 	}
 	o.say(name, "removed; the credentials secret itself is left as it was")
 	return nil
+}
+
+// stackToken describes the token secret of the added integration name,
+// which must exist, not be scheduled for deletion, and be tagged with this
+// stack; otherwise the error says which, and that the operator is not doing
+// what.
+func (o *Operator) stackToken(ctx context.Context, name, doing string) (*secretsmanager.DescribeSecretOutput, error) {
+	st := o.cfg.Stack
+	tokenName := st.SecretPrefix + name
+	out, err := o.cfg.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(tokenName)})
+	switch {
+	case isNotFound(err):
+		return nil, fmt.Errorf("no integration %q in stack %s: there is no token secret %s (make integration-add adds it)", name, st.Name, tokenName)
+	case err != nil:
+		return nil, fmt.Errorf("integration %q: describing token secret %s: %w", name, tokenName, err)
+	case out.DeletedDate != nil:
+		return nil, fmt.Errorf("no integration %q in stack %s: token secret %s is already scheduled for deletion", name, st.Name, tokenName)
+	}
+	if owner, _ := tagValue(out.Tags, integration.TagStack); owner != st.Name {
+		return nil, fmt.Errorf("secret %s is not a token secret of stack %s (its %s tag is %q): not %s", tokenName, st.Name, integration.TagStack, owner, doing)
+	}
+	return out, nil
 }
 
 // untagCredentials removes the stack's tag from the credentials secret
