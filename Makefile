@@ -6,18 +6,25 @@ SHELL := /bin/bash
 ARTIFACTS_DIR ?= $(CURDIR)/bin/lambda
 # The deployed stack that deploy, rotate and token-env work on.
 STACK_NAME ?= tokenrotator
+# The tracked samconfig (shared settings) and the user's own, which git ignores: make deploy keeps the
+# user's parameters in the second.
 SAMCONFIG := infra/samconfig.toml
+SAMCONFIG_LOCAL := infra/samconfig.local.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz deploy build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
+.PHONY: help run test lint bench fuzz credentials deploy delete build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
 
-help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
+# make help prints the targets with a "## " comment, under the "##@ " headings above them; the others
+# (SAM's build targets, cfn-lint) are internals.
+help: ## list these targets
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## the whole flow locally: moto_server, the IMS emulator and the real bootstrap under the Runtime Interface Emulator
+##@ On this machine, no AWS account
+
+run: ## the whole flow locally, against local stand-ins (VERBOSE=1 for every detail)
 	$(GO) run ./infra/local/cmd/demo
 
-test: ## every test (what CI runs): lint, unit, integration (moto_server), the bootstrap under the emulator, the race detector, a short fuzz pass
+test: ## every test, what CI runs (about 7 minutes)
 	@$(MAKE) --no-print-directory lint
 	$(GO) test -count=1 -skip '^$(ALONE_TEST)$$' ./...
 	@echo "$(ALONE_TEST) alone: it keeps a core busy for a minute and more, and beside it other tests' 3 s call deadlines fail"
@@ -41,7 +48,7 @@ FUZZTIME ?= 1m
 # what 3 s gave the slowest fuzzer (FuzzParse) here, 4,000 to 29,000 for the others.
 TEST_FUZZTIME ?= 10000x
 
-fuzz: ## run each fuzzer for FUZZTIME (default 1m); fails on a finding (a failing input written to the package's testdata/fuzz), not on Go's deadline flake
+fuzz: ## each fuzzer for FUZZTIME (1m); fails only on a failing input it writes
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; corpus=functions/internal/$$pkg/testdata/fuzz/$$fn; \
 		echo "fuzzing $$fn in functions/internal/$$pkg for $(FUZZTIME)"; \
@@ -54,62 +61,59 @@ fuzz: ## run each fuzzer for FUZZTIME (default 1m); fails on a finding (a failin
 		fi; \
 	done
 
-bench: ## the rotator beside a minimal reference (size, init, latency, RSS, calls; one table), then the Go benchmarks
+bench: ## the rotator measured beside a minimal reference, then the Go benchmarks
 	$(GO) run ./infra/bench/cmd/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./functions/...
 
-build-RotatorFunction: ## the Lambda's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)
+# The Lambda's bootstrap, static linux/arm64, in ARTIFACTS_DIR: what sam build runs.
+build-RotatorFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
 
-build-ConsumerExampleFunction: ## the example consumer's bootstrap, static linux/arm64, in $(ARTIFACTS_DIR) (what sam build runs)
+# The example consumer's bootstrap, the same way.
+build-ConsumerExampleFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/consumer-example
 
-lint: ## go vet, staticcheck (pinned in go.mod) and cfn-lint, all with zero findings
+lint: ## go vet, staticcheck and cfn-lint, with zero findings
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(CFN_LINT) --include-checks I -- template.yaml
 
-cfn-lint: ## lint template.yaml, through the SAM translator, informational checks included
+# template.yaml alone, through the SAM translator, informational checks included.
+cfn-lint:
 	$(CFN_LINT) --include-checks I -- template.yaml
 
-deploy: ## sam build and sam deploy with infra/samconfig.toml (guided the first time, or with GUIDED=1); ReserveConcurrency from the account's Lambda limit
+##@ Deploy (an AWS account, the AWS CLI and the SAM CLI)
+
+credentials: ## store the client ID and secret (asked, not echoed) in a secret [NAME=...]
+	$(GO) run ./infra/ops/cmd/credentials $(if $(NAME),-name "$(NAME)") $(if $(KMS_KEY),-kms-key "$(KMS_KEY)")
+
+deploy: ## deploy: CREDENTIALS=<ARN> ALARM_EMAIL=<address or none> the first time; GUIDED=1 asks everything
 	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI (sam), which is not installed:" \
 		"https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2; exit 1; }
-	sam build --config-file $(SAMCONFIG)
-	$(GO) run ./infra/ops/cmd/deploy -stack "$(STACK_NAME)" -config $(SAMCONFIG) $(if $(filter 1,$(GUIDED)),-guided)
+	$(GO) run ./infra/ops/cmd/deploy -stack "$(STACK_NAME)" -config $(SAMCONFIG) -local $(SAMCONFIG_LOCAL) \
+		$(if $(CREDENTIALS),-credentials "$(CREDENTIALS)") $(if $(ALARM_EMAIL),-alarm-email "$(ALARM_EMAIL)") $(if $(filter 1,$(GUIDED)),-guided)
+
+delete: ## delete the stack, its added integrations first; says what it leaves
+	$(GO) run ./infra/ops/cmd/delete -stack "$(STACK_NAME)"
 
 # stack-output NAME: the shell command that prints one output of the deployed stack, or fails saying why.
 stack-output = out=$$(aws cloudformation describe-stacks --stack-name $(STACK_NAME) \
 	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text) && [ -n "$$out" ] && [ "$$out" != None ] \
 	&& echo "$$out" || { echo "stack $(STACK_NAME) has no output $(1): run make deploy first (or set STACK_NAME)" >&2; exit 1; }
 
-rotate: ## force a rotation in the deployed stack: every integration, or INTEGRATION=acme alone; prints each one's outcome
-	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
+##@ Operate the deployed stack (STACK_NAME, default tokenrotator)
 
-status: ## one screen on the deployed stack: each integration's token age, expiry, last run, versions, engine; alarms in ALARM; dead-letter queue depth. Read-only; fails when a token will not outlive its next run
+status: ## one read-only screen: every token's age and expiry, alarms, dead-letter queue
 	$(GO) run ./infra/status/cmd/status -stack "$(STACK_NAME)"
 
-integration-add: ## add an integration: NAME=acme CREDENTIALS=<its credentials secret's full ARN> [READERS=<principal ARNs, comma-separated>]; tags, token secret and its READERS, stale alarm, first rotation
-	@if [ -z "$(NAME)" ] || [ -z "$(CREDENTIALS)" ]; then \
-		echo "make integration-add needs NAME=<integration name> and CREDENTIALS=<the credentials secret's full ARN>," \
-			"e.g. make integration-add NAME=acme CREDENTIALS=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-credentials-AbCdEf" >&2; exit 2; fi
-	$(GO) run ./infra/ops/cmd/integration add -stack "$(STACK_NAME)" -name "$(NAME)" -credentials "$(CREDENTIALS)" $(if $(READERS),-readers "$(READERS)")
+rotate: ## force a rotation of every integration, or INTEGRATION=acme alone
+	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
 
-integration-readers: ## set who reads an added integration's token: NAME=acme READERS=<IAM role, user or account root ARNs, comma-separated> replaces the list; READERS=none: nobody
-	@if [ -z "$(NAME)" ] || [ -z "$(READERS)" ]; then \
-		echo "make integration-readers needs NAME=<integration name> and READERS=<IAM principal ARNs, comma-separated, or none>," \
-			"e.g. make integration-readers NAME=acme READERS=arn:aws:iam::123456789012:role/acme-service" >&2; exit 2; fi
-	$(GO) run ./infra/ops/cmd/integration readers -stack "$(STACK_NAME)" -name "$(NAME)" -readers "$(READERS)"
-
-integration-remove: ## remove an added integration: NAME=acme; deletes its token secret and alarm, untags its credentials secret if unused
-	@if [ -z "$(NAME)" ]; then echo "make integration-remove needs NAME=<integration name>, e.g. make integration-remove NAME=acme" >&2; exit 2; fi
-	$(GO) run ./infra/ops/cmd/integration remove -stack "$(STACK_NAME)" -name "$(NAME)"
-
-token-env: ## print export lines for LR_FF_SERVICES_ACCESS_TOKEN and LR_FF_SERVICES_CLIENT_ID from the deployed token secret, for eval
+token-env: ## print export lines of the token and client ID, for eval
 	@set -e; arn=$$($(call stack-output,TokenSecretArn)); \
 	echo "# the access token of $$arn follows; it is a credential, keep it out of logs and shared terminals" >&2; \
 	aws secretsmanager get-secret-value --secret-id "$$arn" --query SecretString --output text | python3 -c \
@@ -117,3 +121,21 @@ token-env: ## print export lines for LR_FF_SERVICES_ACCESS_TOKEN and LR_FF_SERVI
 		print("export LR_FF_SERVICES_ACCESS_TOKEN=" + shlex.quote(t)); \
 		print("export LR_FF_SERVICES_CLIENT_ID=" + shlex.quote(v.get("client_id", ""))); \
 		print("# expires " + v.get("expiry", "(unknown)"))'
+
+##@ Many integrations in one stack
+
+integration-add: ## add one: NAME=acme CREDENTIALS=<ARN> [READERS=<principal ARNs>]
+	@if [ -z "$(NAME)" ] || [ -z "$(CREDENTIALS)" ]; then \
+		echo "make integration-add needs NAME=<integration name> and CREDENTIALS=<the credentials secret's full ARN>," \
+			"e.g. make integration-add NAME=acme CREDENTIALS=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-credentials-AbCdEf" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration add -stack "$(STACK_NAME)" -name "$(NAME)" -credentials "$(CREDENTIALS)" $(if $(READERS),-readers "$(READERS)")
+
+integration-readers: ## who reads its token: NAME=acme READERS=<principal ARNs, or none>
+	@if [ -z "$(NAME)" ] || [ -z "$(READERS)" ]; then \
+		echo "make integration-readers needs NAME=<integration name> and READERS=<IAM principal ARNs, comma-separated, or none>," \
+			"e.g. make integration-readers NAME=acme READERS=arn:aws:iam::123456789012:role/acme-service" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration readers -stack "$(STACK_NAME)" -name "$(NAME)" -readers "$(READERS)"
+
+integration-remove: ## remove one: NAME=acme (its credentials secret stays)
+	@if [ -z "$(NAME)" ]; then echo "make integration-remove needs NAME=<integration name>, e.g. make integration-remove NAME=acme" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration remove -stack "$(STACK_NAME)" -name "$(NAME)"

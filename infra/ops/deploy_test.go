@@ -105,81 +105,177 @@ func TestParameterOverrides(t *testing.T) {
 }
 
 func TestDeploy(t *testing.T) {
-	const stored = `CredentialsSecretArn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf"`
+	const (
+		arn     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf"
+		tracked = "version = 0.1\n[default.deploy.parameters]\nstack_name = \"tokenrotator\"\ncapabilities = \"CAPABILITY_IAM\"\n"
+		saved   = `CredentialsSecretArn="` + arn + `" AlarmEmail="ops@example.com"`
+	)
+	savedLocal := strings.Replace(tracked, "[default.deploy.parameters]", "[default.deploy.parameters]\nparameter_overrides = \""+strings.ReplaceAll(saved, `"`, `\"`)+"\"", 1)
+	build := []string{"sam", "build", "--config-file", "L"}
+	deploy := []string{"sam", "deploy", "--config-file", "L", "--stack-name", "tokenrotator"}
 	tests := []struct {
-		name     string
-		file     string
-		guided   bool
-		acct     *fakeConcurrency
-		stack    string
-		wantArgs []string
-		wantOut  string
-		wantErr  string
+		name           string
+		tracked, local string // local "" : no local file yet
+		set            map[string]string
+		guided         bool
+		acct           *fakeConcurrency
+		stack          string
+		wantRuns       [][]string
+		wantLocal      string // "" : not checked
+		wantOut        string
+		wantErr        string
 	}{
 		{
-			name: "first deploy in a new account: guided, unreserved",
-			file: "version = 0.1\n", acct: &fakeConcurrency{limit: 10, unreserved: 10},
-			wantArgs: []string{"deploy", "--config-file", "F", "--stack-name", "tokenrotator", "--guided", "--parameter-overrides", "ReserveConcurrency=false"},
-			wantOut:  "ReserveConcurrency=false: the account's concurrency limit is 10",
+			name: "first deploy in a new account, non-interactive", tracked: tracked,
+			set:       map[string]string{"CredentialsSecretArn": arn, "AlarmEmail": "ops@example.com"},
+			acct:      &fakeConcurrency{limit: 10, unreserved: 10},
+			wantRuns:  [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved+" ReserveConcurrency=false")},
+			wantLocal: savedLocal,
+			wantOut:   "ReserveConcurrency=false: the account's concurrency limit is 10",
 		},
 		{
-			name: "later deploy in a big account: the file's overrides, nothing added",
-			file: "parameter_overrides = \"" + strings.ReplaceAll(stored, `"`, `\"`) + "\"\n", acct: &fakeConcurrency{limit: 1000, unreserved: 999, function: "fn", reserved: aws.Int32(1)}, stack: "fn",
-			wantArgs: []string{"deploy", "--config-file", "F", "--stack-name", "tokenrotator", "--parameter-overrides", stored},
-			wantOut:  "ReserveConcurrency=true: the account's concurrency limit is 1000, 1000 of it unreserved",
+			name: "later deploy in a big account: the saved parameters, nothing added", tracked: tracked, local: savedLocal,
+			acct: &fakeConcurrency{limit: 1000, unreserved: 999, function: "fn", reserved: aws.Int32(1)}, stack: "fn",
+			wantRuns:  [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved)},
+			wantLocal: savedLocal,
+			wantOut:   "ReserveConcurrency=true: the account's concurrency limit is 1000, 1000 of it unreserved",
 		},
 		{
-			name: "later deploy in a small account: false added to the file's overrides",
-			file: "parameter_overrides = \"" + strings.ReplaceAll(stored, `"`, `\"`) + "\"\n", acct: &fakeConcurrency{limit: 50, unreserved: 50},
-			wantArgs: []string{"deploy", "--config-file", "F", "--stack-name", "tokenrotator", "--parameter-overrides", stored + " ReserveConcurrency=false"},
+			name: "a new alarm address replaces the saved one", tracked: tracked, local: savedLocal,
+			set:      map[string]string{"AlarmEmail": "none"},
+			acct:     &fakeConcurrency{limit: 1000, unreserved: 1000},
+			wantRuns: [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", `CredentialsSecretArn="`+arn+`" AlarmEmail="none"`)},
 		},
 		{
-			name: "the file decides",
-			file: "parameter_overrides = \"ReserveConcurrency=\\\"true\\\"\"\n", acct: &fakeConcurrency{err: errors.New("must not be asked")},
-			wantArgs: []string{"deploy", "--config-file", "F", "--stack-name", "tokenrotator", "--parameter-overrides", `ReserveConcurrency="true"`},
-			wantOut:  "ReserveConcurrency=true, as F sets it",
+			name: "no alarm address: refused, saying what none means", tracked: tracked,
+			set:     map[string]string{"CredentialsSecretArn": arn},
+			acct:    &fakeConcurrency{limit: 1000, unreserved: 1000},
+			wantErr: "no AlarmEmail yet: run make deploy ALARM_EMAIL=<an e-mail address for the alarms, or none for alarms that notify nobody",
 		},
 		{
-			name: "the account cannot be read: no deploy, and the way around",
-			file: "version = 0.1\n", acct: &fakeConcurrency{err: errors.New("AccessDeniedException")},
+			name: "a bad ARN: refused before anything is written", tracked: tracked,
+			set:     map[string]string{"CredentialsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c"},
+			acct:    &fakeConcurrency{limit: 1000, unreserved: 1000},
+			wantErr: `CREDENTIALS="arn:aws:secretsmanager:eu-west-1:123456789012:secret:c": want the credentials secret's full ARN`,
+		},
+		{
+			name: "the file decides the reservation", tracked: tracked,
+			local:    strings.Replace(savedLocal, `ops@example.com\"`, `ops@example.com\" ReserveConcurrency=\"true\"`, 1),
+			acct:     &fakeConcurrency{err: errors.New("must not be asked")},
+			wantRuns: [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved+` ReserveConcurrency="true"`)},
+			wantOut:  "ReserveConcurrency=true, as L sets it",
+		},
+		{
+			name: "an earlier guided deploy's answers in the tracked file move to the local one", tracked: savedLocal,
+			acct:     &fakeConcurrency{limit: 1000, unreserved: 1000},
+			wantRuns: [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved)},
+			wantOut:  "are in L now: git checkout",
+		},
+		{
+			name: "guided asks for everything", tracked: tracked, guided: true,
+			acct:     &fakeConcurrency{limit: 1000, unreserved: 1000},
+			wantRuns: [][]string{build, append(slices.Clone(deploy), "--guided")},
+		},
+		{
+			name: "the account cannot be read: no deploy, and the way around", tracked: tracked, local: savedLocal,
+			acct:    &fakeConcurrency{err: errors.New("AccessDeniedException")},
 			wantErr: "lambda:GetAccountSettings): AccessDeniedException; set ReserveConcurrency=true or false",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			file := filepath.Join(dir, "samconfig.toml")
-			if err := os.WriteFile(file, []byte(tt.file), 0o600); err != nil {
-				t.Fatal(err)
+			file, localFile := filepath.Join(dir, "samconfig.toml"), filepath.Join(dir, "samconfig.local.toml")
+			write := func(path, text string) {
+				if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(file, tt.tracked)
+			if tt.local != "" {
+				write(localFile, tt.local)
 			}
 			var out bytes.Buffer
-			var ran []string
+			var ran [][]string
 			err := Deploy{
-				Stack: "tokenrotator", ConfigFile: file, Guided: tt.guided, Lambda: tt.acct, Stacks: fakeStacks{function: tt.stack}, Out: &out,
+				Stack: "tokenrotator", ConfigFile: file, LocalFile: localFile, Set: tt.set, Guided: tt.guided,
+				Lambda: tt.acct, Stacks: fakeStacks{function: tt.stack}, Out: &out,
 				Exec: func(_ context.Context, name string, args ...string) error {
-					ran = append([]string{name}, args...)
+					ran = append(ran, append([]string{name}, args...))
 					return nil
 				},
 			}.Run(context.Background())
+			if got, _ := os.ReadFile(file); string(got) != tt.tracked {
+				t.Errorf("the tracked file changed:\n%s\nwant\n%s", got, tt.tracked)
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ran != nil {
 					t.Fatalf("Run() = %v, ran %q; want an error with %q and no sam", err, ran, tt.wantErr)
+				}
+				if got, _ := os.ReadFile(localFile); tt.local != "" && string(got) != tt.local {
+					t.Errorf("a refused deploy changed the local file:\n%s", got)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("Run() = %v", err)
 			}
-			for i, a := range tt.wantArgs {
-				if a == "F" {
-					tt.wantArgs[i] = file
+			for j, r := range tt.wantRuns {
+				r = slices.Clone(r)
+				for i, a := range r {
+					if a == "L" {
+						r[i] = localFile
+					}
 				}
+				tt.wantRuns[j] = r
 			}
-			if want := append([]string{"sam"}, tt.wantArgs...); !slices.Equal(ran, want) {
-				t.Errorf("ran %q,\nwant %q", ran, want)
+			if !slices.EqualFunc(ran, tt.wantRuns, slices.Equal[[]string]) {
+				t.Errorf("ran %q,\nwant %q", ran, tt.wantRuns)
 			}
-			if got := strings.ReplaceAll(out.String(), file, "F"); !strings.Contains(got, tt.wantOut) {
+			if got, _ := os.ReadFile(localFile); tt.wantLocal != "" && string(got) != tt.wantLocal {
+				t.Errorf("local file:\n%s\nwant\n%s", got, tt.wantLocal)
+			}
+			if parsed, err := ParameterOverrides(string(must(os.ReadFile(localFile)))); err != nil {
+				t.Errorf("the local file no longer parses: %v", err)
+			} else if tt.set != nil && !strings.Contains(parsed, tt.set["AlarmEmail"]) {
+				t.Errorf("local parameter_overrides %q lack AlarmEmail %q", parsed, tt.set["AlarmEmail"])
+			}
+			if got := strings.ReplaceAll(out.String(), localFile, "L"); !strings.Contains(got, tt.wantOut) {
 				t.Errorf("printed %q, want %q", got, tt.wantOut)
+			}
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestWithOverrides(t *testing.T) {
+	for _, tt := range []struct{ name, in string }{
+		{"a string", "[default.deploy.parameters]\nparameter_overrides = \"A=\\\"1\\\"\"\nregion = \"x\"\n"},
+		{"an array over lines", "[default.deploy.parameters]\nparameter_overrides = [\n  \"A=1\",\n]\nregion = \"x\"\n"},
+		{"none in the section", "[default.deploy.parameters]\nregion = \"x\"\n"},
+		{"no section", "version = 0.1\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, span, err := parameterOverrides(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := withOverrides(tt.in, span, setOverride(v, "B", "two"))
+			back, err := ParameterOverrides(got)
+			if err != nil || !strings.Contains(back, `B="two"`) {
+				t.Errorf("after withOverrides:\n%s\nParameterOverrides() = %q, %v; want B=\"two\" in it", got, back, err)
+			}
+			if strings.Contains(tt.in, "region") && !strings.Contains(got, `region = "x"`) {
+				t.Errorf("withOverrides lost the other settings:\n%s", got)
+			}
+			if v != "" && !strings.Contains(back, "A=") {
+				t.Errorf("withOverrides lost A: %q", back)
 			}
 		})
 	}

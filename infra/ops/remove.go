@@ -126,12 +126,39 @@ func (o *Operator) untagCredentials(ctx context.Context, name, arn string) error
 // usersOf lists the integrations of the stack, other than except, whose
 // token secret names the credentials secret arn.
 func (o *Operator) usersOf(ctx context.Context, arn, except string) ([]string, error) {
+	added, err := o.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, a := range added {
+		if a.Name != except && a.CredentialsARN == arn {
+			users = append(users, a.Name)
+		}
+	}
+	return users, nil
+}
+
+// Added is an integration added to the stack, as its token secret tells.
+type Added struct {
+	// Name is the integration's name.
+	Name string
+	// CredentialsARN is its token secret's credentials tag, "" if none.
+	CredentialsARN string
+	// Stack is its token secret's stack tag: the stack's name when the
+	// stack made it.
+	Stack string
+}
+
+// List returns the integrations whose token secrets are named under the
+// stack's prefix and not scheduled for deletion, sorted by name.
+func (o *Operator) List(ctx context.Context) ([]Added, error) {
 	prefix := o.cfg.Stack.SecretPrefix
 	in := &secretsmanager.ListSecretsInput{
 		MaxResults: aws.Int32(100),
 		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{prefix}}},
 	}
-	var users []string
+	var added []Added
 	for {
 		out, err := o.cfg.Secrets.ListSecrets(ctx, in)
 		if err != nil {
@@ -139,21 +166,21 @@ func (o *Operator) usersOf(ctx context.Context, arn, except string) ([]string, e
 		}
 		for _, s := range out.SecretList {
 			// The name filter matches more loosely than a prefix.
-			other, ok := strings.CutPrefix(aws.ToString(s.Name), prefix)
-			if !ok || other == except || s.DeletedDate != nil {
+			name, ok := strings.CutPrefix(aws.ToString(s.Name), prefix)
+			if !ok || s.DeletedDate != nil {
 				continue
 			}
-			if creds, _ := tagValue(s.Tags, integration.TagCredentials); creds == arn {
-				users = append(users, other)
-			}
+			creds, _ := tagValue(s.Tags, integration.TagCredentials)
+			stack, _ := tagValue(s.Tags, integration.TagStack)
+			added = append(added, Added{Name: name, CredentialsARN: creds, Stack: stack})
 		}
 		if aws.ToString(out.NextToken) == "" {
 			break
 		}
 		in.NextToken = out.NextToken
 	}
-	sort.Strings(users)
-	return users, nil
+	sort.Slice(added, func(i, j int) bool { return added[i].Name < added[j].Name })
+	return added, nil
 }
 
 func orNone(s string) string {
