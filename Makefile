@@ -14,8 +14,8 @@ CFN_LINT ?= cfn-lint
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
-run: ## the whole flow locally: moto_server, the IMS emulator and the real bootstrap under the Runtime Interface Emulator
-	$(GO) run ./infra/local/cmd/demo
+run: ## the whole flow locally, in one screen: moto_server, the IMS emulator, the real bootstrap under the Runtime Interface Emulator; VERBOSE=1 for every result, table and stage listing
+	$(GO) run ./infra/local/cmd/demo$(if $(filter 1,$(VERBOSE)), -verbose)
 
 test: ## every test (what CI runs): lint, unit, integration (moto_server), the bootstrap under the emulator, the race detector, a short fuzz pass
 	@$(MAKE) --no-print-directory lint
