@@ -21,8 +21,8 @@ help: ## list these targets
 
 ##@ On this machine, no AWS account
 
-run: ## the whole flow locally, against local stand-ins (VERBOSE=1 for every detail)
-	$(GO) run ./infra/local/cmd/demo
+run: ## the whole flow locally, in one screen, against local stand-ins; VERBOSE=1 for every detail
+	$(GO) run ./infra/local/cmd/demo$(if $(filter 1,$(VERBOSE)), -verbose)
 
 test: ## every test, what CI runs (about 7 minutes)
 	@$(MAKE) --no-print-directory lint

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -16,7 +15,9 @@ import (
 
 // member is one integration the demo adds.
 type member struct {
-	name, about string
+	// name is the integration's; short says what it is in a few words,
+	// about says it in full (with verbose).
+	name, short, about string
 	// credentials is the credentials secret's JSON.
 	credentials map[string]string
 	// failing says the first rotation must fail.
@@ -26,27 +27,33 @@ type member struct {
 // fleet adds three integrations with the integration command's code (what
 // make integration-add runs), one IMS-like, one Auth0-like on a second
 // token endpoint, one with credentials the provider refuses; then forces
-// them all (make rotate) and shows each one's token secret.
-func fleet(ctx context.Context, out io.Writer, st *stack.Stack) error {
-	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
-	start := time.Now()
+// them all (make rotate). By default it shows one line per integration
+// and the failing one's error once; with verbose, the commands' output and
+// each token secret.
+func fleet(ctx context.Context, t teller, st *stack.Stack) error {
 	members, err := startFleetProviders(st)
 	if err != nil {
 		return err
 	}
-	step("a fleet: three integrations added to the same function with the integration command (make integration-add)")
+	t.step("a fleet: three integrations added with make integration-add's code, then all forced as make rotate does")
+	var failure string // the failing member's error, said once
 	for _, m := range members {
-		step("adding %s: %s", m.name, m.about)
+		t.detail("adding %s: %s", m.name, m.about)
 		b, err := json.Marshal(m.credentials)
 		if err != nil {
 			return fmt.Errorf("encoding %s's credentials: %w", m.name, err)
 		}
 		printed, err := st.AddIntegration(ctx, m.name, b)
-		indent(out, printed)
+		t.block(printed)
 		var first *ops.FirstRotationError
 		switch {
 		case m.failing && errors.As(err, &first):
-			fmt.Fprintf(out, "    (the command exits 1: %v)\n", err)
+			t.detail("(the command exits 1: %v)", err)
+			failure = first.Err.Error()
+			var fe *ops.FunctionError
+			if errors.As(first.Err, &fe) {
+				failure = fe.Message // the function's error alone, without the command's wrapping
+			}
 		case m.failing:
 			return fmt.Errorf("adding %s: error = %v, want its first rotation to fail", m.name, err)
 		case err != nil:
@@ -58,25 +65,26 @@ func fleet(ctx context.Context, out io.Writer, st *stack.Stack) error {
 	if err != nil {
 		return err
 	}
-	step("forcing every integration, as make rotate does: the function's own (default) and the three added")
+	t.detail("forcing every integration, as make rotate does: the function's own (default) and the three added")
 	printed, err := st.Ops(ctx, "rotate")
-	indent(out, printed)
+	t.block(printed)
 	var fe *ops.FunctionError
 	if !errors.As(err, &fe) {
 		return fmt.Errorf("forced run: error = %v, want a function error naming legacy", err)
 	}
-	fmt.Fprintf(out, "    (the command exits 1: %v)\n", err)
+	t.detail("(the command exits 1: %v)", err)
 	if !strings.Contains(fe.Message, "; legacy: ") || !strings.Contains(fe.Message, "1 of 4 integrations failed (3 rotated") {
 		return fmt.Errorf("forced run: function error %q, want legacy alone to fail, of 4", fe.Message)
 	}
 
-	step("each integration's token secret after the forced run (the function's error drops the others' results, so they are read here; access tokens masked)")
+	t.detail("each integration's token secret after the forced run (the function's error drops the others' results, so they are read here; access tokens masked)")
 	after, err := tokens(ctx, st, members)
 	if err != nil {
 		return err
 	}
-	for _, name := range append([]string{"default"}, names(members)...) {
-		b, a := before[name], after[name]
+	all := append([]member{{name: "default", short: "the function's own integration"}}, members...)
+	for _, m := range all {
+		b, a := before[m.name], after[m.name]
 		outcome := "rotated"
 		switch {
 		case a.AccessToken == "":
@@ -84,13 +92,19 @@ func fleet(ctx context.Context, out io.Writer, st *stack.Stack) error {
 		case a.VersionID == b.VersionID:
 			outcome = "unchanged"
 		}
-		fmt.Fprintf(out, "    %-8s %-9s %s\n", name, outcome, describe(a))
-		if want := map[bool]string{true: "no token", false: "rotated"}[name == "legacy"]; outcome != want {
-			return fmt.Errorf("forced run: %s %s, want %s", name, outcome, want)
+		t.detail("  %-8s %-9s %s", m.name, outcome, describe(a))
+		if want := map[bool]string{true: "no token", false: "rotated"}[m.name == "legacy"]; outcome != want {
+			return fmt.Errorf("forced run: %s %s, want %s", m.name, outcome, want)
 		}
 	}
-	fmt.Fprintf(out, "OK fleet in %v: reports (IMS-like) and billing (Auth0-like) rotated with their own settings; legacy failed by name and stays added until make integration-remove\n",
-		time.Since(start).Round(100*time.Millisecond))
+	for _, m := range all {
+		if m.failing {
+			t.line("%-8s failed   %s; both commands exit 1 naming it:", m.name, m.short)
+			t.wrapped("                  ", failure)
+			continue
+		}
+		t.line("%-8s rotated  %s, expires %s", m.name, m.short, after[m.name].Expiry.UTC().Format(minute))
+	}
 	return nil
 }
 
@@ -111,12 +125,15 @@ func startFleetProviders(st *stack.Stack) ([]member, error) {
 		return nil, err
 	}
 	return []member{
-		{name: "reports", about: `IMS-like, the function's default token URL and scope; credentials {"client_id", "client_secret"}`,
+		{name: "reports", short: "IMS-like, on the function's token endpoint and scope",
+			about:       `IMS-like, the function's default token URL and scope; credentials {"client_id", "client_secret"}`,
 			credentials: map[string]string{"client_id": "reports-client", "client_secret": reports}},
-		{name: "billing", about: "Auth0-like, on a second token endpoint (" + prov.TokenURL() + `); credentials add "token_url", "scope", "token_auth": "basic", "token_params": "audience=https://billing.example.com/"`,
+		{name: "billing", short: "Auth0-like, its own token_url, scope, basic auth and audience",
+			about: "Auth0-like, on a second token endpoint (" + prov.TokenURL() + `); credentials add "token_url", "scope", "token_auth": "basic", "token_params": "audience=https://billing.example.com/"`,
 			credentials: map[string]string{"client_id": "billing-client", "client_secret": billing, "token_url": prov.TokenURL(),
 				"scope": "read:invoices", "token_auth": "basic", "token_params": "audience=https://billing.example.com/"}},
-		{name: "legacy", about: "a client secret the provider no longer accepts: the first rotation fails, and the integration stays added",
+		{name: "legacy", short: "a client secret the provider refuses, it stays added",
+			about:       "a client secret the provider no longer accepts: the first rotation fails, and the integration stays added",
 			credentials: map[string]string{"client_id": "legacy-client", "client_secret": stack.RandomSecret()}, failing: true},
 	}, nil
 }
@@ -137,14 +154,6 @@ func tokens(ctx context.Context, st *stack.Stack, members []member) (map[string]
 	return toks, nil
 }
 
-func names(members []member) []string {
-	var n []string
-	for _, m := range members {
-		n = append(n, m.name)
-	}
-	return n
-}
-
 // describe shows a stored token without its access token.
 func describe(tok stack.StoredToken) string {
 	if tok.AccessToken == "" {
@@ -152,11 +161,4 @@ func describe(tok stack.StoredToken) string {
 	}
 	return fmt.Sprintf("version %s, client %s, expires %s, access_token %s",
 		tok.VersionID, tok.ClientID, tok.Expiry.Format(time.RFC3339), stack.Mask(tok.AccessToken))
-}
-
-// indent prints the command's lines under the demo's step.
-func indent(out io.Writer, printed string) {
-	for _, line := range strings.Split(strings.TrimRight(printed, "\n"), "\n") {
-		fmt.Fprintln(out, "    "+line)
-	}
 }

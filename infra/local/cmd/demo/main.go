@@ -1,23 +1,33 @@
 // Command demo is what make run runs: the whole rotation flow on this
-// machine, with no AWS account. It starts moto_server and the IMS
-// emulator, creates the two secrets, runs the real rotator bootstrap under
-// the Lambda Runtime Interface Emulator, invokes it twice with the
-// EventBridge Scheduler sample event (infra/events/scheduler.json), and
-// shows the stored token with its access token masked. Then it rotates the
-// token once through Secrets Manager's rotation protocol (the second
-// engine), showing the stage table after each step. Then it adds a fleet
-// of three integrations with the integration command's code (an IMS-like
-// one, an Auth0-like one on a second token endpoint, one with credentials
-// the provider refuses), forces them all and shows each one's outcome. It
-// ends with make status's screen, before and after removing the failing
-// integration. It
-// stops everything it started on success, on failure and on Ctrl-C.
+// machine, with no AWS account, told in one screen. It starts moto_server
+// and the IMS emulator, creates the two secrets, runs the real rotator
+// bootstrap under the Lambda Runtime Interface Emulator, and then shows,
+// one or two lines each:
 //
-//	go run ./infra/local/cmd/demo
+//   - the token: the function invoked twice with the EventBridge Scheduler
+//     sample event (infra/events/scheduler.json); the first run stores a
+//     token, the second finds it fresh and writes nothing;
+//   - native rotation: the token rotated once through Secrets Manager's
+//     rotation protocol (the second engine), its four steps;
+//   - a fleet: three integrations added with the integration command's code
+//     (an IMS-like one, an Auth0-like one on a second token endpoint, one
+//     with credentials the provider refuses), then all forced;
+//   - make status's verdict, before and after removing the failing one;
+//   - a consumer: the token read through functions/tokensecret, as a
+//     service reads it (masked, with the headers it would add);
+//
+// and ends with the next command to run. With -verbose (VERBOSE=1 make
+// run) it also prints each flow's detail: the results, the stage table
+// after each step, the commands' own output and make status's screens.
+// No line shows an access token or a client secret. It stops everything it
+// started on success, on failure and on Ctrl-C.
+//
+//	go run ./infra/local/cmd/demo [-verbose]
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,8 +44,14 @@ import (
 const event = "scheduler.json"
 
 func main() {
+	verbose := flag.Bool("verbose", false, "also print each flow's detail: results, stage tables, the commands' output, make status's screens")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout)
+	t := teller{out: os.Stdout}
+	if *verbose {
+		t.more = os.Stdout
+	}
+	err := run(ctx, t)
 	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
 	if err != nil {
@@ -48,13 +64,9 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, out io.Writer) (err error) {
-	start := time.Now()
-	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
-	if !motoserver.Available() {
-		return fmt.Errorf("%s is not on PATH; %s", motoserver.Binary, motoserver.InstallHint)
-	}
-	st, err := stack.Start(ctx, stack.Config{Progress: prefixWriter{out}})
+// run starts the local stack, tells the story and stops the stack.
+func run(ctx context.Context, t teller) (err error) {
+	st, err := startStack(ctx, t, "")
 	if err != nil {
 		return err
 	}
@@ -64,79 +76,104 @@ func run(ctx context.Context, out io.Writer) (err error) {
 			fmt.Fprintf(os.Stderr, "last lines of the function's output:\n%s\n", tail(st.Output(), 20))
 		}
 	}()
-
-	step("invoking the function with infra/events/%s (first run: no token stored yet)", event)
-	first, err := st.InvokeEvent(ctx, event)
-	if err != nil {
-		return fmt.Errorf("first invocation: %w", err)
-	}
-	fmt.Fprintf(out, "    result: %s\n", first.Raw)
-	if d, ok := st.Lambda.InitDuration(); ok {
-		step("function init took %v", d.Round(time.Millisecond))
-	}
-	if !first.Rotated {
-		return fmt.Errorf("first invocation: rotated = false, want true (reason %q)", first.Reason)
-	}
-	if err := showToken(ctx, out, st); err != nil {
-		return err
-	}
-	versions, err := showVersions(ctx, out, st)
-	if err != nil {
-		return err
-	}
-
-	requests := st.IMS.Requests()
-	step("invoking again with the same event: the stored token is fresh, so nothing should change")
-	second, err := st.InvokeEvent(ctx, event)
-	if err != nil {
-		return fmt.Errorf("second invocation: %w", err)
-	}
-	fmt.Fprintf(out, "    result: %s\n", second.Raw)
-	after, err := showVersions(ctx, out, st)
-	if err != nil {
-		return err
-	}
-	switch {
-	case second.Rotated:
-		return fmt.Errorf("second invocation: rotated = true, want false")
-	case st.IMS.Requests() != requests:
-		return fmt.Errorf("second invocation: %d token requests, want none", st.IMS.Requests()-requests)
-	case len(after) != len(versions):
-		return fmt.Errorf("second invocation: %d versions, want %d", len(after), len(versions))
-	}
-	fmt.Fprintf(out, "OK in %v: first run stored a token (version %s, expiry %s); second run was a no-op (rotated=false, %d version, %d IMS request in all)\n",
-		time.Since(start).Round(100*time.Millisecond), first.VersionID, first.Expiry.Format(time.RFC3339), len(after), st.IMS.Requests())
-	if err := native(ctx, out, st); err != nil {
-		return err
-	}
-	if err := fleet(ctx, out, st); err != nil {
-		return err
-	}
-	return status(ctx, out, st)
+	return tell(ctx, t, st)
 }
 
-func showToken(ctx context.Context, out io.Writer, st *stack.Stack) error {
-	tok, err := st.StoredToken(ctx)
-	if err != nil {
-		return err
+// startStack brings the local stack up, building into dir (empty: a
+// temporary directory). It says so in two lines; with verbose, also one
+// line per step.
+func startStack(ctx context.Context, t teller, dir string) (*stack.Stack, error) {
+	if !motoserver.Available() {
+		return nil, fmt.Errorf("%s is not on PATH; %s", motoserver.Binary, motoserver.InstallHint)
 	}
-	fmt.Fprintf(out, "==> stored token (%s, AWSCURRENT, version %s):\n", stack.TokenSecretID, tok.VersionID)
-	fmt.Fprintf(out, "    access_token: %s\n    token_type:   %s\n    expiry:       %s\n    issued_at:    %s\n    client_id:    %s\n    scope:        %s\n",
-		stack.Mask(tok.AccessToken), tok.TokenType, tok.Expiry.Format(time.RFC3339), tok.IssuedAt.Format(time.RFC3339), tok.ClientID, tok.Scope)
-	return nil
-}
-
-func showVersions(ctx context.Context, out io.Writer, st *stack.Stack) ([]stack.Version, error) {
-	versions, err := st.Versions(ctx)
+	t.step("starting moto_server, the IMS emulator and the rotator under the Lambda emulator (about 30 s the first time)")
+	cfg := stack.Config{Dir: dir}
+	if t.more != nil {
+		cfg.Progress = prefixWriter{t.more, "    "}
+	}
+	began := time.Now()
+	st, err := stack.Start(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "==> versions of %s:\n", stack.TokenSecretID)
-	for _, v := range versions {
-		fmt.Fprintf(out, "    %s  %s\n", v.ID, strings.Join(v.Stages, ","))
-	}
-	return versions, nil
+	t.line("up in %v: secrets %s (client %s) and %s (empty)",
+		since(began), stack.CredentialsSecretID, stack.ClientID, stack.TokenSecretID)
+	return st, nil
 }
+
+// tell runs each flow on the started stack, then says what to do next.
+func tell(ctx context.Context, t teller, st *stack.Stack) error {
+	for _, flow := range []func(context.Context, teller, *stack.Stack) error{token, native, fleet, status, consumer} {
+		if err := flow(ctx, t, st); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(t.out, "next: make deploy (README: %s) runs the same function in your AWS account\n", deploySection)
+	return nil
+}
+
+// deploySection is the README section the last line points at.
+const deploySection = "Deploy"
+
+// teller prints the story: one or two lines per flow (step and line) to
+// out, and each flow's detail (detail, block) to more, if not nil. With
+// -verbose both are standard output; a test can keep them apart.
+type teller struct {
+	out, more io.Writer
+}
+
+// verbose says whether the detail is shown.
+func (t teller) verbose() bool { return t.more != nil }
+
+// step starts a flow: "==> what it shows".
+func (t teller) step(format string, args ...any) { fmt.Fprintf(t.out, "==> "+format+"\n", args...) }
+
+// line says what happened, under the step.
+func (t teller) line(format string, args ...any) { fmt.Fprintf(t.out, "    "+format+"\n", args...) }
+
+// detail is a line shown only with verbose.
+func (t teller) detail(format string, args ...any) {
+	if t.verbose() {
+		fmt.Fprintf(t.more, "    "+format+"\n", args...)
+	}
+}
+
+// block shows printed text (a command's output, a screen), indented, only
+// with verbose.
+func (t teller) block(printed string) {
+	if !t.verbose() || strings.TrimSpace(printed) == "" {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimRight(printed, "\n"), "\n") {
+		t.detail("  %s", line)
+	}
+}
+
+// wrapped says s over as many lines as it takes to keep each under about
+// 120 characters, each indented by indent.
+func (t teller) wrapped(indent, s string) {
+	const width = 116
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(indent)+len(line)+1+len(word) > width {
+			t.line("%s%s", indent, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		t.line("%s%s", indent, line)
+	}
+}
+
+// since is the time since start, rounded for a reader.
+func since(start time.Time) time.Duration { return time.Since(start).Round(100 * time.Millisecond) }
+
+// minute is the layout of a time in a default line.
+const minute = "2006-01-02T15:04Z07:00"
 
 // tail returns the last n lines of s.
 func tail(s string, n int) string {
@@ -147,12 +184,16 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// prefixWriter prints the stack's progress lines as demo steps.
-type prefixWriter struct{ w io.Writer }
+// prefixWriter prints each line written to it after prefix: the stack's
+// progress lines as demo steps, the consumer's log lines under its step.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
 
 func (p prefixWriter) Write(b []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		fmt.Fprintln(p.w, "==> "+line)
+		fmt.Fprintln(p.w, p.prefix+line)
 	}
 	return len(b), nil
 }

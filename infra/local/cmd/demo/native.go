@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
+	"strings"
 	"time"
 
 	"github.com/tokenrotator/tokenrotator/infra/local/rotationservice"
@@ -12,63 +12,79 @@ import (
 
 // native plays one rotation of the second engine (RotationEngine
 // secretsmanager): Secrets Manager's part is played by rotationservice,
-// each step is an invocation of the same bootstrap, and the stage table
-// is shown after each.
-func native(ctx context.Context, out io.Writer, st *stack.Stack) error {
-	fmt.Fprintf(out, "==> the second engine: Secrets Manager's rotation protocol on %s (a stand-in plays Secrets Manager: it stages AWSPENDING, then invokes the function once per step)\n", stack.TokenSecretID)
+// each step is an invocation of the same bootstrap. By default it says how
+// many steps ran and how often AWSCURRENT moved; with verbose, each step's
+// reason and the stage table after it.
+func native(ctx context.Context, t teller, st *stack.Stack) error {
+	t.step("native rotation: Secrets Manager's rotation protocol, the second engine (a stand-in plays Secrets Manager)")
 	before, err := st.StoredToken(ctx)
 	if err != nil {
 		return err
 	}
-	stages := func(when string) error {
+	// stages shows the stage table with verbose and returns the version
+	// AWSCURRENT is on.
+	stages := func(when string) (string, error) {
 		lines, err := rotationservice.Stages(ctx, st.Secrets, stack.TokenSecretID)
 		if err != nil {
-			return err
+			return "", err
 		}
-		fmt.Fprintf(out, "    stages %s:\n", when)
+		t.detail("stages %s:", when)
+		current := ""
 		for _, l := range lines {
-			fmt.Fprintf(out, "      %s\n", l)
+			t.detail("  %s", l)
+			if id, labels, ok := strings.Cut(l, ": "); ok && strings.Contains(labels, "AWSCURRENT") {
+				current = id
+			}
 		}
-		return nil
+		return current, nil
 	}
 	svc := st.RotationService(func(step string, res stack.Result, err error) {
 		if err != nil {
-			fmt.Fprintf(out, "==> %s failed: %v\n", step, err)
+			t.detail("%s failed: %v", step, err)
 			return
 		}
-		fmt.Fprintf(out, "==> %s: %s (%d ms)\n", step, res.Reason, res.DurationMs)
+		t.detail("%s: %s (%d ms)", step, res.Reason, res.DurationMs)
 	})
 	start := time.Now()
 	rot, err := svc.Begin(ctx, stack.TokenSecretID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "==> rotation started: version %s staged AWSPENDING, no value yet\n", rot.Version)
-	if err := stages("before createSecret"); err != nil {
+	t.detail("rotation started: version %s staged AWSPENDING, no value yet", rot.Version)
+	current, err := stages("before createSecret")
+	if err != nil {
 		return err
 	}
+	moves := 0
 	for _, step := range rotationservice.Steps {
 		if err := svc.Step(ctx, rot, step); err != nil {
 			return fmt.Errorf("native rotation: %w", err)
 		}
-		if err := stages("after " + step); err != nil {
+		now, err := stages("after " + step)
+		if err != nil {
 			return err
+		}
+		if now != current {
+			moves++
+			current = now
 		}
 	}
 	after, err := st.StoredToken(ctx)
 	if err != nil {
 		return err
 	}
-	if after.VersionID != rot.Version || after.AccessToken == before.AccessToken {
-		return fmt.Errorf("native rotation: consumers read version %s, want %s with a new token", after.VersionID, rot.Version)
+	if after.VersionID != rot.Version || after.AccessToken == before.AccessToken || moves != 1 {
+		return fmt.Errorf("native rotation: consumers read version %s, want %s with a new token; AWSCURRENT moved %d times, want once",
+			after.VersionID, rot.Version, moves)
 	}
-	fmt.Fprintf(out, "OK in %v: native rotation finished; consumers now read version %s (token %s, expiry %s); the version before is AWSPREVIOUS\n",
-		time.Since(start).Round(10*time.Millisecond), after.VersionID, stack.Mask(after.AccessToken), after.Expiry.Format(time.RFC3339))
+	t.line("%d steps in %v, AWSCURRENT moved once: to version %s, expires %s",
+		len(rotationservice.Steps), time.Since(start).Round(10*time.Millisecond), after.VersionID, after.Expiry.UTC().Format(minute))
+	t.detail("consumers now read token %s; the version before is AWSPREVIOUS", stack.Mask(after.AccessToken))
 	// The local stack stands for a scheduler-engine stack, which the rest
 	// of the demo (and make status) assumes.
 	if err := svc.Disable(ctx, stack.TokenSecretID); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "==> rotation turned off again for the rest of the demo (CancelRotateSecret), as switching back to the scheduler engine does")
+	t.detail("rotation turned off again for the rest of the demo (CancelRotateSecret), as switching back to the scheduler engine does")
 	return nil
 }
