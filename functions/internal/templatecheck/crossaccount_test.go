@@ -238,7 +238,7 @@ func TestReaderParameters(t *testing.T) {
 			"12345678901a": false, "arn:aws:iam::123456789012:root": false, "*": false},
 		"ReaderOrgPath": {"": true, readerOrgPath: true, "o-a1b2c3d4e5/r-ab12/": true,
 			"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/": true,
-			"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111": false, "o-a1b2c3d4e5/": false, "o-a1b2c3d4e5/*": false,
+			"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111":                   false, "o-a1b2c3d4e5/": false, "o-a1b2c3d4e5/*": false,
 			"*": false, "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*": false},
 	} {
 		re := parameterPattern(t, name)

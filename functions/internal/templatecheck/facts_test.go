@@ -135,10 +135,10 @@ var allowedRefs = map[string][]string{
 	// ReplicaRegions only picks the Region of a replica of the token secret.
 	"secretsmanager": {"CredentialsSecretArn", "TokenSecret", "ReplicaRegions"},
 	// TokenKey is the key the stack creates for readers in other accounts (crossaccount_test.go).
-	"kms":            {"CredentialsKmsKeyArn", "TokenKmsKeyArn", "TokenKey"},
-	"logs":           {"RotatorLogGroup", "ConsumerExampleLogGroup"},
-	"sqs":            {"DeadLetterQueue"},
-	"lambda":         {"RotatorFunction"},
+	"kms":    {"CredentialsKmsKeyArn", "TokenKmsKeyArn", "TokenKey"},
+	"logs":   {"RotatorLogGroup", "ConsumerExampleLogGroup"},
+	"sqs":    {"DeadLetterQueue"},
+	"lambda": {"RotatorFunction"},
 }
 
 // statement is one IAM statement and where it was found.
