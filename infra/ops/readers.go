@@ -138,6 +138,9 @@ func (o *Operator) Readers(ctx context.Context, name string, readers []string) e
 	if owner, _ := tagValue(out.Tags, integration.TagStack); owner != st.Name {
 		return fmt.Errorf("secret %s is not a token secret of stack %s (its %s tag is %q): not changing its readers", tokenName, st.Name, integration.TagStack, owner)
 	}
+	if err := checkReaderAccounts(accountOf(aws.ToString(out.ARN)), aws.ToString(out.KmsKeyId), st.KeyReaders, readers); err != nil {
+		return fmt.Errorf("integration %q: %w", name, err)
+	}
 	return o.setReaders(ctx, name, tokenName, readers)
 }
 

@@ -33,6 +33,11 @@ const (
 	// OutputNativeRules is "<schedule expression>;<window>", with the
 	// secretsmanager engine only.
 	OutputNativeRules = "NativeRotationRules"
+	// OutputReaderAccounts is "<account ids, by commas>;<organization
+	// path>": the other accounts whose principals the token key lets
+	// decrypt (ParseKeyReaders); absent on a stack deployed before there
+	// were readers in other accounts.
+	OutputReaderAccounts = "ReaderAccounts"
 )
 
 // The rotation engines, as the template's RotationEngine parameter names them.
@@ -65,6 +70,10 @@ type Stack struct {
 	// NativeRotationRules: with EngineSecretsManager, Add gives each
 	// added token secret a rotation schedule on the function.
 	FunctionARN, NativeRules string
+	// KeyReaders is output ReaderAccounts: Add and Readers refuse a
+	// reader of another account that it does not admit. Empty means
+	// unknown, and no such check.
+	KeyReaders string
 }
 
 // StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
@@ -119,6 +128,7 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.RotationEngine, OutputRotationEngine)
 	fill(&st.FunctionARN, OutputFunctionARN)
 	fill(&st.NativeRules, OutputNativeRules)
+	fill(&st.KeyReaders, OutputReaderAccounts)
 	for _, out := range required {
 		if v, _ := st.output(out); v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
@@ -145,6 +155,8 @@ func (s Stack) output(out string) (string, bool) {
 		return s.FunctionARN, true
 	case OutputNativeRules:
 		return s.NativeRules, true
+	case OutputReaderAccounts:
+		return s.KeyReaders, true
 	}
 	return "", false
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tokenrotator/tokenrotator/infra/ops"
 )
 
 // This file holds the readers in other accounts (parameters ReaderAccounts
@@ -475,6 +477,49 @@ func TestTokenKeyUsers(t *testing.T) {
 						}
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestReaderAccountsOutput: output ReaderAccounts, rendered for each choice
+// of the parameters, is what ops.ParseKeyReaders reads back as those
+// parameters: make integration-readers checks readers against it.
+func TestReaderAccountsOutput(t *testing.T) {
+	for _, c := range readerCases {
+		t.Run(c.name, func(t *testing.T) {
+			tpl := load(t)
+			params := paramValues(t, tpl, c.overrides())
+			out := get(t, tpl, "Outputs", ops.OutputReaderAccounts).(map[string]any)
+			if _, ok := out["Condition"]; ok {
+				t.Errorf("Outputs.%s has a Condition, want it always: the operator tells an old stack by its absence", ops.OutputReaderAccounts)
+			}
+			sub, _ := get(t, out, "Value", "Fn::Sub").([]any)
+			if len(sub) != 2 {
+				t.Fatalf("Outputs.%s = %v, want !Sub [text, {variables}]", ops.OutputReaderAccounts, out["Value"])
+			}
+			text, _ := sub[0].(string)
+			for name, v := range sub[1].(map[string]any) {
+				val, err := scalarValue(params, v)
+				if err != nil {
+					t.Fatalf("Outputs.%s: %s: %v", ops.OutputReaderAccounts, name, err)
+				}
+				text = strings.ReplaceAll(text, "${"+name+"}", val)
+			}
+			text = strings.ReplaceAll(text, "${ReaderOrgPath}", params["ReaderOrgPath"].(string))
+			got, err := ops.ParseKeyReaders(text)
+			if err != nil {
+				t.Fatalf("ops.ParseKeyReaders(%q) error = %v", text, err)
+			}
+			want := ops.KeyReaders{}
+			if c.accounts {
+				want.Accounts = readerAccounts
+			}
+			if c.org {
+				want.OrgPath = readerOrgPath
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Outputs.%s = %q, read as %+v, want %+v", ops.OutputReaderAccounts, text, got, want)
 			}
 		})
 	}
