@@ -165,9 +165,9 @@ type run struct {
 	// another account must name the secret by its ARN (README, "Readers in
 	// other accounts"), so TOKEN_SECRET_ID holds the ARN.
 	secretARN string
-	labels   map[string]string // fingerprint -> "token A", "Bearer <token A>"
-	sentinel map[string]string // access token -> "<token A>"
-	errs     []error           // failed writes to the secret
+	labels    map[string]string // fingerprint -> "token A", "Bearer <token A>"
+	sentinel  map[string]string // access token -> "<token A>"
+	errs      []error           // failed writes to the secret
 }
 
 // Run runs c on prog, a fresh instance of its block, with a secret of its
