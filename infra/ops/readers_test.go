@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -323,31 +324,34 @@ func TestCrossAccountReadersNeedTheKey(t *testing.T) {
 		{name: "a given key the stack says nothing of", key: key, readers: []string{stranger}},
 		{name: "a bad output", key: key, keyReaders: "2222;", readers: []string{partner}, wantErr: `"2222" is not a 12-digit account id`},
 	}
-	for _, tt := range tests {
+	r, rec := readersRig(t) // one moto_server for every case: each has an integration of its own
+	ctx := context.Background()
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, rec := readersRig(t)
-			ctx := context.Background()
+			name := "acme-" + strconv.Itoa(i)
+			token := testPrefix + name
 			st := ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, TokenKMSKeyARN: tt.key, KeyReaders: tt.keyReaders}
-			r.op = ops.New(ops.Config{Stack: st, Secrets: rec, Alarms: r.cw, Lambda: r.lambda, Out: r.out})
-			creds := r.credentials(t, "creds/acme")
+			op := ops.New(ops.Config{Stack: st, Secrets: rec, Alarms: r.cw, Lambda: r.lambda, Out: r.out})
+			creds := r.credentials(t, "creds/"+name)
+			puts := len(rec.puts)
 
 			// Add with the readers: refused before anything changes, or set.
-			_, err := r.op.Add(ctx, "acme", creds, tt.readers...)
+			_, err := op.Add(ctx, name, creds, tt.readers...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "nothing was changed") {
 					t.Fatalf("Add() error = %v, want one containing %q", err, tt.wantErr)
 				}
-				if _, ok := r.describe(t, testPrefix+"acme"); ok || len(rec.puts) != 0 || len(r.tags(t, creds)) != 0 {
+				if _, ok := r.describe(t, token); ok || len(rec.puts) != puts || len(r.tags(t, creds)) != 0 {
 					t.Errorf("a refused Add created the token secret, put a policy or tagged the credentials")
 				}
 				// Readers on an integration added without them: refused too.
-				if _, err := r.op.Add(ctx, "acme", creds); err != nil {
+				if _, err := op.Add(ctx, name, creds); err != nil {
 					t.Fatalf("Add() without readers: error = %v", err)
 				}
-				if err := r.op.Readers(ctx, "acme", tt.readers); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if err := op.Readers(ctx, name, tt.readers); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("Readers() error = %v, want one containing %q", err, tt.wantErr)
 				}
-				if got, ok := r.readers(t, testPrefix+"acme"); ok || len(rec.puts) != 0 {
+				if got, ok := r.readers(t, token); ok || len(rec.puts) != puts {
 					t.Errorf("a refused Readers() left readers %q", got)
 				}
 				return
@@ -356,10 +360,10 @@ func TestCrossAccountReadersNeedTheKey(t *testing.T) {
 				t.Fatalf("Add() error = %v", err)
 			}
 			want := slices.Sorted(slices.Values(tt.readers))
-			if got, _ := r.readers(t, testPrefix+"acme"); !slices.Equal(got, want) {
+			if got, _ := r.readers(t, token); !slices.Equal(got, want) {
 				t.Errorf("readers after Add = %q, want %q", got, want)
 			}
-			if err := r.op.Readers(ctx, "acme", tt.readers[:1]); err != nil {
+			if err := op.Readers(ctx, name, tt.readers[:1]); err != nil {
 				t.Errorf("Readers() error = %v", err)
 			}
 		})
