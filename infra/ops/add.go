@@ -81,12 +81,19 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string, readers
 	if err != nil {
 		return Report{}, err
 	}
-	existing, err := o.existingToken(ctx, name, tokenName, credentialsARN)
+	existing, tokenKey, err := o.existingToken(ctx, name, tokenName, credentialsARN)
 	if err != nil {
 		return Report{}, err
 	}
 	if err := o.checkUnshared(ctx, name, credentialsARN); err != nil {
 		return Report{}, err
+	}
+	if !existing {
+		tokenKey = st.TokenKMSKeyARN // what createToken encrypts it with
+	}
+	// The token secret is in the credentials secret's account: the stack's role reads only its own.
+	if err := checkReaderAccounts(accountOf(credentialsARN), tokenKey, st.KeyReaders, readers); err != nil {
+		return Report{}, fmt.Errorf("integration %q: %w", name, err)
 	}
 	if tagged {
 		o.say(name, "credentials secret already tagged %s=%s", integration.TagStack, st.Name)
@@ -201,28 +208,29 @@ func (o *Operator) checkCredentials(ctx context.Context, name, arn string) (tagg
 }
 
 // existingToken reports whether the token secret already exists, made from
-// the same credentials secret for this stack; another one is an error.
-func (o *Operator) existingToken(ctx context.Context, name, tokenName, credentialsARN string) (bool, error) {
+// the same credentials secret for this stack, and the KMS key it is
+// encrypted with (empty for the AWS managed key); another one is an error.
+func (o *Operator) existingToken(ctx context.Context, name, tokenName, credentialsARN string) (existing bool, kmsKey string, err error) {
 	st := o.cfg.Stack
 	out, err := o.cfg.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(tokenName)})
 	switch {
 	case isNotFound(err):
-		return false, nil
+		return false, "", nil
 	case err != nil:
-		return false, fmt.Errorf("integration %q: describing token secret %s: %w", name, tokenName, err)
+		return false, "", fmt.Errorf("integration %q: describing token secret %s: %w", name, tokenName, err)
 	case out.DeletedDate != nil:
-		return false, fmt.Errorf("integration %q: token secret %s is scheduled for deletion; restore and remove it (make integration-remove NAME=%s), or wait until it is gone", name, tokenName, name)
+		return false, "", fmt.Errorf("integration %q: token secret %s is scheduled for deletion; restore and remove it (make integration-remove NAME=%s), or wait until it is gone", name, tokenName, name)
 	}
 	owner, _ := tagValue(out.Tags, integration.TagStack)
 	creds, _ := tagValue(out.Tags, integration.TagCredentials)
 	switch {
 	case owner != st.Name:
-		return false, fmt.Errorf("integration %q: secret %s exists but is not a token secret of stack %s (its %s tag is %q); choose another name", name, tokenName, st.Name, integration.TagStack, owner)
+		return false, "", fmt.Errorf("integration %q: secret %s exists but is not a token secret of stack %s (its %s tag is %q); choose another name", name, tokenName, st.Name, integration.TagStack, owner)
 	case creds != credentialsARN:
-		return false, fmt.Errorf("integration %q already exists with credentials secret %s, not %s: remove it first (make integration-remove NAME=%s), then add it again", name, creds, credentialsARN, name)
+		return false, "", fmt.Errorf("integration %q already exists with credentials secret %s, not %s: remove it first (make integration-remove NAME=%s), then add it again", name, creds, credentialsARN, name)
 	}
 	o.say(name, "token secret %s already exists for the same credentials secret: keeping it", tokenName)
-	return true, nil
+	return true, aws.ToString(out.KmsKeyId), nil
 }
 
 // checkUnshared fails when another integration of the stack is made from

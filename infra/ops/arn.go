@@ -37,3 +37,12 @@ func CheckCredentialsARN(s string) error {
 	}
 	return nil
 }
+
+// accountOf returns the account of the ARN s, or "" when s is none.
+func accountOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
+}

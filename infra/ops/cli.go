@@ -132,6 +132,7 @@ func newFlagSet(sub string, f *flags, errOut io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.stack.AlarmTopicARN, "alarm-topic", "", "the SNS topic `ARN` the stale alarm notifies (output "+OutputAlarmTopic+")")
 	fs.StringVar(&f.stack.CredentialsARN, "stack-credentials", "", "the full `ARN` of the credentials secret of the stack's own integration, which add refuses (output "+OutputCredentialsSecret+")")
 	fs.StringVar(&f.stack.TokenKMSKeyARN, "kms-key", "", "the KMS `key` of new token secrets (output "+OutputTokenKMSKey+"; none: the AWS managed key)")
+	fs.StringVar(&f.stack.KeyReaders, "key-readers", "", "the other accounts the token key admits, `ids;path` (output "+OutputReaderAccounts+"; empty: read the output, and no check if the stack has none)")
 	fs.StringVar(&f.lambdaEndpoint, "lambda-endpoint", "", "send Invoke to the Runtime Interface Emulator at `URL`, which serves one function, named "+EmulatorFunctionName+" (AWS_ENDPOINT_URL works too, for a Lambda stand-in that serves the real name)")
 	return fs
 }

@@ -124,8 +124,12 @@ func (o *Operator) Readers(ctx context.Context, name string, readers []string) e
 	if err := o.need(OutputSecretPrefix); err != nil {
 		return err
 	}
-	if _, err := o.stackToken(ctx, name, "changing its readers"); err != nil {
+	out, err := o.stackToken(ctx, name, "changing its readers")
+	if err != nil {
 		return err
+	}
+	if err := checkReaderAccounts(accountOf(aws.ToString(out.ARN)), aws.ToString(out.KmsKeyId), o.cfg.Stack.KeyReaders, readers); err != nil {
+		return fmt.Errorf("integration %q: %w", name, err)
 	}
 	tokenName := o.cfg.Stack.SecretPrefix + name
 	return o.setReaders(ctx, name, tokenName, readers)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ const (
 	readerRole    = "arn:aws:iam::123456789012:role/acme-service"
 	readerPath    = "arn:aws:iam::123456789012:role/team/billing/acme-billing"
 	readerUser    = "arn:aws:iam::123456789012:user/ci"
-	readerAccount = "arn:aws:iam::210987654321:root"
+	readerAccount = "arn:aws:iam::123456789012:root" // the stack's own account, moto's
 )
 
 func TestParseReaders(t *testing.T) {
@@ -289,5 +290,82 @@ func TestReaderPolicy(t *testing.T) {
 	}
 	if _, err := ops.ReaderPolicy(many); err == nil || !strings.Contains(err.Error(), "over the 20480 a secret's resource policy may hold") {
 		t.Errorf("ReaderPolicy(400 roles) error = %v, want one saying the policy is too large", err)
+	}
+}
+
+// TestCrossAccountReadersNeedTheKey: a reader of another account is set
+// only when the token secret is encrypted with a customer managed key that
+// the stack's output ReaderAccounts says admits its account (or an
+// organization path, which the operator cannot check); otherwise Readers
+// and Add refuse it, naming it, and change nothing.
+func TestCrossAccountReadersNeedTheKey(t *testing.T) {
+	const (
+		key        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+		partner    = "arn:aws:iam::222222222222:role/partner-service"
+		stranger   = "arn:aws:iam::444444444444:role/stranger"
+		managedErr = "is in account 222222222222, but the token secret is encrypted with the AWS managed key aws/secretsmanager"
+	)
+	strangerErr := "reader " + stranger + " is in account 444444444444, which the stack's ReaderAccounts (222222222222,333333333333) do not name"
+	tests := []struct {
+		name       string
+		key        string // the stack's token key, which Add creates the secret with
+		keyReaders string // output ReaderAccounts
+		readers    []string
+		wantErr    string // empty: set
+	}{
+		{name: "same account, AWS managed key", readers: []string{readerRole, readerAccount}},
+		{name: "other account, AWS managed key", readers: []string{readerRole, partner}, wantErr: managedErr},
+		{name: "other account, AWS managed key, stack says nothing", keyReaders: "", readers: []string{partner}, wantErr: managedErr},
+		{name: "admitted account", key: key, keyReaders: "222222222222,333333333333;", readers: []string{readerRole, partner}},
+		{name: "account not admitted", key: key, keyReaders: "222222222222,333333333333;", readers: []string{partner, stranger}, wantErr: strangerErr},
+		{name: "no account admitted", key: key, keyReaders: ";", readers: []string{partner},
+			wantErr: "reader " + partner + " is in account 222222222222, which the stack's ReaderAccounts () do not name"},
+		{name: "organization path", key: key, keyReaders: ";o-a1b2c3d4e5/r-ab12/", readers: []string{partner, stranger}},
+		{name: "a given key the stack says nothing of", key: key, readers: []string{stranger}},
+		{name: "a bad output", key: key, keyReaders: "2222;", readers: []string{partner}, wantErr: `"2222" is not a 12-digit account id`},
+	}
+	r, rec := readersRig(t) // one moto_server for every case: each has an integration of its own
+	ctx := context.Background()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "acme-" + strconv.Itoa(i)
+			token := testPrefix + name
+			st := ops.Stack{Name: testStack, FunctionName: testFunc, SecretPrefix: testPrefix, AlarmTopicARN: testTopic, CredentialsARN: testOwnCredentials, TokenKMSKeyARN: tt.key, KeyReaders: tt.keyReaders}
+			op := ops.New(ops.Config{Stack: st, Secrets: rec, Alarms: r.cw, Lambda: r.lambda, Out: r.out})
+			creds := r.credentials(t, "creds/"+name)
+			puts := len(rec.puts)
+
+			// Add with the readers: refused before anything changes, or set.
+			_, err := op.Add(ctx, name, creds, tt.readers...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "nothing was changed") {
+					t.Fatalf("Add() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if _, ok := r.describe(t, token); ok || len(rec.puts) != puts || len(r.tags(t, creds)) != 0 {
+					t.Errorf("a refused Add created the token secret, put a policy or tagged the credentials")
+				}
+				// Readers on an integration added without them: refused too.
+				if _, err := op.Add(ctx, name, creds); err != nil {
+					t.Fatalf("Add() without readers: error = %v", err)
+				}
+				if err := op.Readers(ctx, name, tt.readers); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Readers() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if got, ok := r.readers(t, token); ok || len(rec.puts) != puts {
+					t.Errorf("a refused Readers() left readers %q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Add() error = %v", err)
+			}
+			want := slices.Sorted(slices.Values(tt.readers))
+			if got, _ := r.readers(t, token); !slices.Equal(got, want) {
+				t.Errorf("readers after Add = %q, want %q", got, want)
+			}
+			if err := op.Readers(ctx, name, tt.readers[:1]); err != nil {
+				t.Errorf("Readers() error = %v", err)
+			}
+		})
 	}
 }

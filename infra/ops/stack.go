@@ -36,6 +36,11 @@ const (
 	// OutputCredentialsSecret is the full ARN of the stack's own
 	// integration's credentials secret, which Add refuses.
 	OutputCredentialsSecret = "CredentialsSecretArn"
+	// OutputReaderAccounts is "<account ids, by commas>;<organization
+	// path>": the other accounts whose principals the token key lets
+	// decrypt (ParseKeyReaders); absent on a stack deployed before there
+	// were readers in other accounts.
+	OutputReaderAccounts = "ReaderAccounts"
 )
 
 // The rotation engines, as the template's RotationEngine parameter names them.
@@ -72,6 +77,10 @@ type Stack struct {
 	// stack's own integration (output CredentialsSecretArn): Add refuses to
 	// make an integration from it.
 	CredentialsARN string
+	// KeyReaders is output ReaderAccounts: Add and Readers refuse a
+	// reader of another account that it does not admit. Empty means
+	// unknown, and no such check.
+	KeyReaders string
 }
 
 // StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
@@ -127,6 +136,7 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.FunctionARN, OutputFunctionARN)
 	fill(&st.NativeRules, OutputNativeRules)
 	fill(&st.CredentialsARN, OutputCredentialsSecret)
+	fill(&st.KeyReaders, OutputReaderAccounts)
 	for _, out := range required {
 		if v, _ := st.output(out); v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
@@ -155,6 +165,8 @@ func (s Stack) output(out string) (string, bool) {
 		return s.NativeRules, true
 	case OutputCredentialsSecret:
 		return s.CredentialsARN, true
+	case OutputReaderAccounts:
+		return s.KeyReaders, true
 	}
 	return "", false
 }

@@ -160,10 +160,14 @@ type run struct {
 	sm       *secretsmanager.Client
 	prog     *Program
 	api      *apiServer
-	secretID string
-	labels   map[string]string // fingerprint -> "token A", "Bearer <token A>"
-	sentinel map[string]string // access token -> "<token A>"
-	errs     []error           // failed writes to the secret
+	secretID string // the secret's name, which the harness writes by
+	// secretARN is its full ARN, which the block reads by: a reader in
+	// another account must name the secret by its ARN (README, "Readers in
+	// other accounts"), so TOKEN_SECRET_ID holds the ARN.
+	secretARN string
+	labels    map[string]string // fingerprint -> "token A", "Bearer <token A>"
+	sentinel  map[string]string // access token -> "<token A>"
+	errs      []error           // failed writes to the secret
 }
 
 // Run runs c on prog, a fresh instance of its block, with a secret of its
@@ -230,9 +234,12 @@ func (r *run) create(value string) {
 	if value != "" {
 		in.SecretString = aws.String(value)
 	}
-	if _, err := r.sm.CreateSecret(r.ctx, in); err != nil {
+	out, err := r.sm.CreateSecret(r.ctx, in)
+	if err != nil {
 		r.errs = append(r.errs, fmt.Errorf("creating secret %s: %w", r.secretID, err))
+		return
 	}
+	r.secretARN = aws.ToString(out.ARN)
 }
 
 // put writes a new AWSCURRENT version, as a rotation does.
@@ -257,7 +264,7 @@ func (r *run) wantLoaded(tok string) error {
 	if len(r.errs) > 0 {
 		return r.errs[0]
 	}
-	rep, err := r.prog.Load(r.ctx, r.secretID, r.api.URL)
+	rep, err := r.prog.Load(r.ctx, r.secretARN, r.api.URL)
 	if err != nil {
 		return err
 	}
@@ -293,7 +300,7 @@ func (r *run) wantLoadError(want *regexp.Regexp) error {
 	if len(r.errs) > 0 {
 		return r.errs[0]
 	}
-	rep, err := r.prog.Load(r.ctx, r.secretID, r.api.URL)
+	rep, err := r.prog.Load(r.ctx, r.secretARN, r.api.URL)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@
 // # The cases
 //
 // Each case runs a fresh instance of a block (a new module, or a new call
-// of the Go block), with TOKEN_SECRET_ID naming a secret of its own, in the
+// of the Go block), with TOKEN_SECRET_ID holding the full ARN of a secret of
+// its own (as a reader in another account must name it), in the
 // token secret's format:
 //
 //   - fresh token: the block's usage lines send (or build) the headers with

@@ -22,6 +22,15 @@
 //     the token secrets that list it, whatever tags its session carries, and
 //     finds the hole in the tag-based grant the template had before
 //     (readers_test.go);
+//   - readers in other accounts (ReaderAccounts, ReaderOrgPath): the token
+//     secret's resource policy allows only secretsmanager:GetSecretValue,
+//     only to those accounts and to the principals of other accounts under
+//     that path, and exists only when one is set; the key the stack then
+//     creates (unless TokenKmsKeyArn names one) lets them only kms:Decrypt
+//     through Secrets Manager; the token secret, the rotator's role, the
+//     reader policies and output TokenKmsKeyArn all use the one key, and the
+//     role no other (crossaccount_test.go, which decides the template's
+//     conditions for each choice of the parameters);
 //   - the function's Timeout covers 1,000 integrations due at once;
 //   - the schedule defaults to rate(23 hours), and is the resource SAM
 //     generated from the ScheduleV2 event it replaced;

@@ -134,10 +134,11 @@ func boolSet[V any](m map[string]V) map[string]bool {
 var allowedRefs = map[string][]string{
 	// ReplicaRegions only picks the Region of a replica of the token secret.
 	"secretsmanager": {"CredentialsSecretArn", "TokenSecret", "ReplicaRegions"},
-	"kms":            {"CredentialsKmsKeyArn", "TokenKmsKeyArn"},
-	"logs":           {"RotatorLogGroup", "ConsumerExampleLogGroup"},
-	"sqs":            {"DeadLetterQueue"},
-	"lambda":         {"RotatorFunction"},
+	// TokenKey is the key the stack creates for readers in other accounts (crossaccount_test.go).
+	"kms":    {"CredentialsKmsKeyArn", "TokenKmsKeyArn", "TokenKey"},
+	"logs":   {"RotatorLogGroup", "ConsumerExampleLogGroup"},
+	"sqs":    {"DeadLetterQueue"},
+	"lambda": {"RotatorFunction"},
 }
 
 // statement is one IAM statement and where it was found.
@@ -331,11 +332,17 @@ func TestReaderPolicyIsReadOnly(t *testing.T) {
 		st := statement{where: "TokenReaderPolicy", m: s.(map[string]any)}
 		for _, a := range st.actions() {
 			actions = append(actions, a)
-			want, ok := map[string]string{"secretsmanager:GetSecretValue": "TokenSecret", "kms:Decrypt": "TokenKmsKeyArn"}[a]
-			if !ok {
+			switch a {
+			case "secretsmanager:GetSecretValue":
+				if !refs(st.m["Resource"])["TokenSecret"] {
+					t.Errorf("TokenReaderPolicy: %s on %v, want on TokenSecret", a, st.m["Resource"])
+				}
+			case "kms:Decrypt":
+				if !isTokenKey(st.m["Resource"]) {
+					t.Errorf("TokenReaderPolicy: %s on %v, want on the token key, %v", a, st.m["Resource"], tokenKeyExpr)
+				}
+			default:
 				t.Errorf("TokenReaderPolicy grants %s, want only reads", a)
-			} else if !refs(st.m["Resource"])[want] {
-				t.Errorf("TokenReaderPolicy: %s on %v, want on %s", a, st.m["Resource"], want)
 			}
 		}
 	}
@@ -389,7 +396,7 @@ func TestOutputs(t *testing.T) {
 	for name, target := range map[string]string{
 		"TokenSecretArn": "TokenSecret", "TokenReaderPolicyArn": "TokenReaderPolicy",
 		"RotatorFunctionName": "RotatorFunction", "DeadLetterQueueUrl": "DeadLetterQueue", "AlarmTopicArn": "AlarmTopic",
-		"IntegrationTokenReaderPolicyArn": "IntegrationTokenReaderPolicy", "TokenKmsKeyArn": "TokenKmsKeyArn",
+		"IntegrationTokenReaderPolicyArn": "IntegrationTokenReaderPolicy",
 	} {
 		v := get(t, outputs, name, "Value")
 		if r := refs(v); !r[target] || len(r) != 1 {
@@ -401,8 +408,11 @@ func TestOutputs(t *testing.T) {
 	if v := get(t, outputs, "IntegrationSecretPrefix", "Value"); subText(v) != envPrefix(t, tpl) {
 		t.Errorf("Outputs.IntegrationSecretPrefix = %v, want !Sub %q, the function's %s", v, stackPrefix, config.EnvIntegrationSecretPrefix)
 	}
-	if c := get(t, outputs, "TokenKmsKeyArn").(map[string]any)["Condition"]; c != "HasTokenKmsKey" {
-		t.Errorf("Outputs.TokenKmsKeyArn.Condition = %v, want HasTokenKmsKey", c)
+	if v := get(t, outputs, "TokenKmsKeyArn", "Value"); !isTokenKey(v) {
+		t.Errorf("Outputs.TokenKmsKeyArn = %v, want the token key, %v", v, tokenKeyExpr)
+	}
+	if c := get(t, outputs, "TokenKmsKeyArn").(map[string]any)["Condition"]; c != "UseTokenKey" {
+		t.Errorf("Outputs.TokenKmsKeyArn.Condition = %v, want UseTokenKey", c)
 	}
 }
 

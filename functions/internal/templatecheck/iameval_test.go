@@ -279,7 +279,7 @@ func concrete(t *testing.T, where string, v any) any {
 	case map[string]any:
 		if text, ok := resourceText(v); ok {
 			if ref, isRef := strings.CutPrefix(text, "ref:"); isRef {
-				if ref != "TokenKmsKeyArn" {
+				if ref != "TokenKmsKeyArn" && ref != "TokenKey" {
 					t.Fatalf("%s: a reference to %s is not modelled by the evaluator", where, ref)
 				}
 				return evalKMSKey

@@ -14,7 +14,7 @@ import (
 func TestToolsReadOutputsThatExist(t *testing.T) {
 	outputs := get(t, load(t), "Outputs").(map[string]any)
 	for _, name := range []string{ops.OutputFunctionName, ops.OutputSecretPrefix, ops.OutputAlarmTopic, ops.OutputTokenKMSKey,
-		ops.OutputRotationEngine, ops.OutputFunctionARN, ops.OutputNativeRules, ops.OutputCredentialsSecret,
+		ops.OutputRotationEngine, ops.OutputFunctionARN, ops.OutputNativeRules, ops.OutputCredentialsSecret, ops.OutputReaderAccounts,
 		status.OutputTokenSecret, status.OutputDeadLetterQueue} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("the tools read stack output %s, which template.yaml does not declare", name)
