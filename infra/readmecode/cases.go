@@ -162,8 +162,9 @@ type run struct {
 	api      *apiServer
 	secretID string // the secret's name, which the harness writes by
 	// secretARN is its full ARN, which the block reads by: a reader in
-	// another account must name the secret by its ARN (README, "Readers in
-	// other accounts"), so TOKEN_SECRET_ID holds the ARN.
+	// another account must name the secret by its ARN ("Readers in other
+	// accounts" in functions/tokensecret/README.md), so TOKEN_SECRET_ID
+	// holds the ARN.
 	secretARN string
 	labels    map[string]string // fingerprint -> "token A", "Bearer <token A>"
 	sentinel  map[string]string // access token -> "<token A>"

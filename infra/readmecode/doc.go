@@ -1,9 +1,10 @@
-// Package readmecode runs the consumer code of the README: the Python,
-// Node.js and Go blocks of its "## Consumers" section, taken from the
-// README itself, against moto_server, so that the code users copy is code
-// that works.
+// Package readmecode runs the consumer code of the docs against
+// moto_server, so that the code users copy is code that works: the Python,
+// Node.js and Go blocks of the consumers' document
+// (functions/tokensecret/README.md), and the short Go block of the
+// top-level README, each taken from the document itself.
 //
-//	blocks, err := readmecode.Consumers(readmeText) // one block per language
+//	blocks, err := readmecode.Consumers(docText) // one block per language
 //	p, err := readmecode.PreparePython(blocks[readmecode.Python], python, dir)
 //	prog, err := p.Start(ctx, srv.Env()) // srv: a motoserver.Server
 //	defer prog.Close()
@@ -59,7 +60,7 @@
 //     the driver, which calls Get. It is compiled in a temporary module that
 //     uses this one from the working tree (a replace directive, this
 //     module's go.sum), so its dependencies are this module's, at the same
-//     versions, from the module cache; a compile error names the README's
+//     versions, from the module cache; a compile error names the document's
 //     line.
 //
 // Every driver gets moto_server's endpoint in AWS_ENDPOINT_URL, dummy
@@ -73,9 +74,9 @@
 //
 // # A broken block fails
 //
-// The test also breaks copies of the README (the expiry check removed, the
-// cache or the margin dropped, the token printed) and checks that the case
-// that should catch each breakage fails, and how. Each breakage's text must
-// occur once in the README, so that a changed block cannot leave a
-// breakage that breaks nothing.
+// The test also breaks copies of the documents (the expiry check removed,
+// the cache or the margin dropped, the token printed, a client that sends
+// no token) and checks that the case that should catch each breakage
+// fails, and how. Each breakage's text must occur once in its document, so
+// that a changed block cannot leave a breakage that breaks nothing.
 package readmecode

@@ -9,67 +9,61 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/readmecode"
 )
 
+// TestConsumersOfTheREADME: each block's Line is its first code line, in
+// the consumers' document and in the top-level README, which holds one Go
+// block.
 func TestConsumersOfTheREADME(t *testing.T) {
-	_, text := readme(t)
-	blocks, err := readmecode.Consumers(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(text, "\n")
-	for _, lang := range readmecode.Langs {
-		b := blocks[lang]
-		if got, want := lines[b.Line-2], "```"+string(lang); got != want {
-			t.Errorf("%s block: README line %d is %q, want its opening fence %q", lang, b.Line-1, got, want)
-		}
-		if first, _, _ := strings.Cut(b.Code, "\n"); lines[b.Line-1] != first {
-			t.Errorf("%s block: Line = %d, but that README line is not the block's first", lang, b.Line)
+	for _, d := range docs(t) {
+		lines := strings.Split(d.text, "\n")
+		for lang, b := range d.blocks {
+			if got, want := lines[b.Line-2], "```"+string(lang); got != want {
+				t.Errorf("%s, %s block: line %d is %q, want its opening fence %q", d.name, lang, b.Line-1, got, want)
+			}
+			if first, _, _ := strings.Cut(b.Code, "\n"); lines[b.Line-1] != first {
+				t.Errorf("%s, %s block: Line = %d, but that line is not the block's first", d.name, lang, b.Line)
+			}
 		}
 	}
 }
 
-// TestGoBlockIsGofmted holds the Go block to gofmt, as the body of the
-// function it is compiled in.
+// TestGoBlockIsGofmted holds the Go blocks to gofmt, as the body of the
+// function each is compiled in.
 func TestGoBlockIsGofmted(t *testing.T) {
-	_, text := readme(t)
-	blocks, err := readmecode.Consumers(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := blocks[readmecode.Go].Code
-	var indented strings.Builder
-	for line := range strings.Lines(code) {
-		if line != "\n" {
-			indented.WriteString("\t")
+	for _, d := range docs(t) {
+		code := d.blocks[readmecode.Go].Code
+		var indented strings.Builder
+		for line := range strings.Lines(code) {
+			if line != "\n" {
+				indented.WriteString("\t")
+			}
+			indented.WriteString(line)
 		}
-		indented.WriteString(line)
-	}
-	src := "package p\n\nfunc f() error {\n" + indented.String() + "}\n"
-	formatted, err := format.Source([]byte(src))
-	if err != nil {
-		t.Fatalf("the Go block does not parse as a function body: %v", err)
-	}
-	if string(formatted) != src {
-		t.Errorf("the Go block is not gofmt-formatted; gofmt makes it:\n%s", formatted)
+		src := "package p\n\nfunc f() error {\n" + indented.String() + "}\n"
+		formatted, err := format.Source([]byte(src))
+		if err != nil {
+			t.Fatalf("%s: the Go block does not parse as a function body: %v", d.name, err)
+		}
+		if string(formatted) != src {
+			t.Errorf("%s: the Go block is not gofmt-formatted; gofmt makes it:\n%s", d.name, formatted)
+		}
 	}
 }
 
 func TestConsumers(t *testing.T) {
-	const section = "# T\n\n```go\noutside()\n```\n\n## Consumers\n\ntext\n\n"
-	blocks := "```python\npy()\n```\n\n```\nplain\n```\n\n```js\njs()\n```\n\n````go\ngo()\n```\nstill go()\n````\n"
+	const head = "# T\n\ntext\n\n"
+	blocks := "```python\npy()\n```\n\n```\nplain\n```\n\n```js\njs()\n```\n\n````go\ngo()\n```\nstill go()\n````\n\n```sh\nsh\n```\n"
 	tests := []struct {
-		name, readme string
-		wantErr      string
+		name, doc string
+		wantErr   string
 	}{
-		{"all three", section + blocks + "\n## Next\n\n```python\nafter()\n```\n", ""},
-		{"no section", "# T\n\n" + blocks, `no "## Consumers" section`},
-		{"one missing", section + "```python\npy()\n```\n```go\ngo()\n```\n", "no js block"},
-		{"one missing from the section", section + "```python\npy()\n```\n```go\ngo()\n```\n## Next\n```js\njs()\n```\n", "no js block"},
-		{"two of one", section + blocks + "```python\nagain()\n```\n", "two python blocks (lines 12 and 29)"},
-		{"not closed", section + "```python\npy()\n", "block at line 12 is not closed"},
+		{"all three", head + blocks, ""},
+		{"one missing", head + "```python\npy()\n```\n```go\ngo()\n```\n", "no js block"},
+		{"two of one", head + blocks + "```python\nagain()\n```\n", "2 python blocks (lines 6 and 27)"},
+		{"not closed", head + "```python\npy()\n", "python block at line 6 is not closed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readmecode.Consumers(tt.readme)
+			got, err := readmecode.Consumers(tt.doc)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Consumers() error = %v, want one containing %q", err, tt.wantErr)
@@ -80,9 +74,9 @@ func TestConsumers(t *testing.T) {
 				t.Fatalf("Consumers() error = %v", err)
 			}
 			want := map[readmecode.Lang]readmecode.Block{
-				readmecode.Python: {Lang: readmecode.Python, Code: "py()\n", Line: 12},
-				readmecode.Node:   {Lang: readmecode.Node, Code: "js()\n", Line: 20},
-				readmecode.Go:     {Lang: readmecode.Go, Code: "go()\n```\nstill go()\n", Line: 24},
+				readmecode.Python: {Lang: readmecode.Python, Code: "py()\n", Line: 6},
+				readmecode.Node:   {Lang: readmecode.Node, Code: "js()\n", Line: 14},
+				readmecode.Go:     {Lang: readmecode.Go, Code: "go()\n```\nstill go()\n", Line: 18},
 			}
 			for lang, w := range want {
 				if got[lang] != w {

@@ -16,27 +16,52 @@ import (
 
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 	"github.com/tokenrotator/tokenrotator/infra/readmecode"
+	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 )
-
-// root is the module root, whose README the test runs: the user's copy,
-// not a test fixture.
-var root = filepath.Join("..", "..")
 
 // caseTimeout bounds one case, the slowest of which (the rotation) takes
 // about 5 s, and the start of a driver.
 const caseTimeout = time.Minute
 
-func readme(t *testing.T) (path, text string) {
+// doc is a document whose consumer blocks the test runs: the user's copy,
+// not a test fixture.
+type doc struct {
+	name, path, text string
+	blocks           map[readmecode.Lang]readmecode.Block
+	// extract finds the blocks in a (broken) copy of text.
+	extract func(text string) (map[readmecode.Lang]readmecode.Block, error)
+}
+
+// docs are the consumers' document, with a block per language, and the
+// top-level README, whose one Go block is the short consumer a newcomer
+// copies first.
+func docs(t *testing.T) []doc {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
+	top := func(text string) (map[readmecode.Lang]readmecode.Block, error) {
+		gos, err := readmecode.Blocks(text, readmecode.Go)
+		if err != nil {
+			return nil, err
+		}
+		if len(gos) != 1 {
+			return nil, fmt.Errorf("%s has %d Go blocks, want one: the short consumer", repodoc.Top, len(gos))
+		}
+		return map[readmecode.Lang]readmecode.Block{readmecode.Go: gos[0]}, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading the README: %v", err)
+	var out []doc
+	for _, d := range []doc{{name: repodoc.Consumers, extract: readmecode.Consumers}, {name: repodoc.Top, extract: top}} {
+		var err error
+		if d.path, err = repodoc.Path(d.name); err != nil {
+			t.Fatal(err)
+		}
+		if d.text, err = repodoc.Read(d.name); err != nil {
+			t.Fatal(err)
+		}
+		if d.blocks, err = d.extract(d.text); err != nil {
+			t.Fatalf("%s: %v", d.name, err)
+		}
+		out = append(out, d)
 	}
-	return path, string(b)
+	return out
 }
 
 // breakage is a change to a copy of the README that breaks one block, and
@@ -48,64 +73,76 @@ type breakage struct {
 	failure  *regexp.Regexp
 }
 
-// breakages, per language. Each old text must occur exactly once in the
-// README: when a block changes, the test says which breakage to update,
-// rather than passing on a copy that is not broken.
-var breakages = map[readmecode.Lang][]breakage{
-	readmecode.Python: {{
-		name:     "token printed",
-		old:      "headers = {\"Authorization\": f\"Bearer {access_token}\", \"x-api-key\": client_id}\n",
-		new:      "headers = {\"Authorization\": f\"Bearer {access_token}\", \"x-api-key\": client_id}\nprint(\"token:\", access_token)\n",
+// breakages, per document and language. Each old text must occur exactly
+// once in its document: when a block changes, the test says which breakage
+// to update, rather than passing on a copy that is not broken.
+var breakages = map[string]map[readmecode.Lang][]breakage{
+	repodoc.Top: {readmecode.Go: {{
+		name:     "client without the token",
+		old:      "resp, err := tokensecret.NewClient(src).Get(url)",
+		new:      "resp, err := http.Get(url)",
 		caseName: "fresh token",
-		failure:  regexp.MustCompile(`the program printed the access token <token A>; its output is withheld`),
-	}, {
-		name:     "expiry check removed",
-		old:      "        if now >= expiry:\n            raise RuntimeError(f\"token expired at {value['expiry']}\")\n",
-		caseName: "expired token",
-		failure:  regexp.MustCompile(`load: the block succeeded; want an error matching`),
-	}, {
-		name:     "no cache",
-		old:      `if _cache["token"] is None or now >= _cache["refresh_at"]:`,
-		new:      `if True:`,
-		caseName: "rotation during the run",
-		failure:  regexp.MustCompile(`get right after the secret got token B.*: got token B, want token A`),
-	}},
-	readmecode.Node: {{
-		name:     "expiry check removed",
-		old:      "      if (Date.now() >= expiry) throw new Error(`token expired at ${v.expiry}`);\n",
-		caseName: "expired token",
-		failure:  regexp.MustCompile(`load: the block succeeded; want an error matching`),
-	}, {
-		name:     "no margin",
-		old:      "refreshAt: expiry - margin",
-		new:      "refreshAt: expiry",
-		caseName: "rotation during the run",
-		failure:  regexp.MustCompile(`get inside the margin.*: got token A, want token B`),
-	}},
-	readmecode.Go: {{
-		name:     "margin of 1 ns",
-		old:      "\tSecretID: os.Getenv(\"TOKEN_SECRET_ID\"),\n",
-		new:      "\tSecretID: os.Getenv(\"TOKEN_SECRET_ID\"),\n\tMargin:   time.Nanosecond,\n",
-		caseName: "rotation during the run",
-		failure:  regexp.MustCompile(`get inside the margin.*: got token A, want token B`),
-	}},
-}
+		failure:  regexp.MustCompile(`load: in the request the usage lines sent, Authorization is`),
+	}}},
+	repodoc.Consumers: {
+		readmecode.Python: {{
+			name:     "token printed",
+			old:      "headers = {\"Authorization\": f\"Bearer {access_token}\", \"x-api-key\": client_id}\n",
+			new:      "headers = {\"Authorization\": f\"Bearer {access_token}\", \"x-api-key\": client_id}\nprint(\"token:\", access_token)\n",
+			caseName: "fresh token",
+			failure:  regexp.MustCompile(`the program printed the access token <token A>; its output is withheld`),
+		}, {
+			name:     "expiry check removed",
+			old:      "        if now >= expiry:\n            raise RuntimeError(f\"token expired at {value['expiry']}\")\n",
+			caseName: "expired token",
+			failure:  regexp.MustCompile(`load: the block succeeded; want an error matching`),
+		}, {
+			name:     "no cache",
+			old:      `if _cache["token"] is None or now >= _cache["refresh_at"]:`,
+			new:      `if True:`,
+			caseName: "rotation during the run",
+			failure:  regexp.MustCompile(`get right after the secret got token B.*: got token B, want token A`),
+		}},
+		readmecode.Node: {{
+			name:     "expiry check removed",
+			old:      "      if (Date.now() >= expiry) throw new Error(`token expired at ${v.expiry}`);\n",
+			caseName: "expired token",
+			failure:  regexp.MustCompile(`load: the block succeeded; want an error matching`),
+		}, {
+			name:     "no margin",
+			old:      "refreshAt: expiry - margin",
+			new:      "refreshAt: expiry",
+			caseName: "rotation during the run",
+			failure:  regexp.MustCompile(`get inside the margin.*: got token A, want token B`),
+		}},
+		readmecode.Go: {{
+			name:     "margin of 1 ns",
+			old:      "\tSecretID: os.Getenv(\"TOKEN_SECRET_ID\"),\n",
+			new:      "\tSecretID: os.Getenv(\"TOKEN_SECRET_ID\"),\n\tMargin:   time.Nanosecond,\n",
+			caseName: "rotation during the run",
+			failure:  regexp.MustCompile(`get inside the margin.*: got token A, want token B`),
+		}},
+	}}
 
+// TestREADMEConsumerBlocks runs every consumer block of the docs through
+// every case, and each broken copy through the case that must catch it.
 func TestREADMEConsumerBlocks(t *testing.T) {
-	path, text := readme(t)
-	blocks, err := readmecode.Consumers(text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := docs(t)
 	srv := motoserver.ForTest(t)
 	sm := secretsmanager.NewFromConfig(srv.AWSConfig())
 	rt := findRuntimes(t)
 
 	var jobs []*job
-	for _, lang := range readmecode.Langs {
-		jobs = append(jobs, &job{name: string(lang), lang: lang, block: blocks[lang], readme: path, cases: readmecode.Cases, dir: t.TempDir()})
-		for _, b := range breakages[lang] {
-			jobs = append(jobs, brokenJob(t, lang, text, b))
+	for _, d := range all {
+		for _, lang := range readmecode.Langs {
+			block, ok := d.blocks[lang]
+			if !ok {
+				continue
+			}
+			jobs = append(jobs, &job{name: d.name + "/" + string(lang), lang: lang, block: block, readme: d.path, cases: readmecode.Cases, dir: t.TempDir()})
+			for _, b := range breakages[d.name][lang] {
+				jobs = append(jobs, brokenJob(t, d, lang, b))
+			}
 		}
 	}
 	// Every block runs in a process of its own, all at once: the cases
@@ -129,7 +166,7 @@ type job struct {
 	name     string
 	lang     readmecode.Lang
 	block    readmecode.Block
-	readme   string // the README's path, for compile errors
+	readme   string // the document's path, for compile errors
 	cases    []readmecode.Case
 	breakage *breakage
 	dir      string
@@ -145,13 +182,13 @@ type result struct {
 	took time.Duration
 }
 
-// brokenJob breaks a copy of the README as b says.
-func brokenJob(t *testing.T, lang readmecode.Lang, text string, b breakage) *job {
+// brokenJob breaks a copy of d's text as b says.
+func brokenJob(t *testing.T, d doc, lang readmecode.Lang, b breakage) *job {
 	t.Helper()
-	if n := strings.Count(text, b.old); n != 1 {
-		t.Fatalf("%s, %s: the README holds the text this breakage replaces %d times, want once; update the breakage to the block as it is now:\n%s", lang, b.name, n, b.old)
+	if n := strings.Count(d.text, b.old); n != 1 {
+		t.Fatalf("%s, %s, %s: the document holds the text this breakage replaces %d times, want once; update the breakage to the block as it is now:\n%s", d.name, lang, b.name, n, b.old)
 	}
-	broken, err := readmecode.Consumers(strings.Replace(text, b.old, b.new, 1))
+	broken, err := d.extract(strings.Replace(d.text, b.old, b.new, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +198,7 @@ func brokenJob(t *testing.T, lang readmecode.Lang, text string, b breakage) *job
 	}
 	dir := t.TempDir()
 	return &job{
-		name: string(lang) + "/broken copy/" + b.name, lang: lang, block: broken[lang],
+		name: d.name + "/" + string(lang) + "/broken copy/" + b.name, lang: lang, block: broken[lang],
 		readme: filepath.Join(dir, "README.md"), cases: []readmecode.Case{c}, breakage: &b, dir: dir,
 	}
 }
@@ -243,7 +280,7 @@ func findRuntimes(t *testing.T) runtimes {
 		rt.modules, rt.nodeErr = readmecode.InstallSDK(ctx, npm, readmecode.DefaultCacheDir(), os.Stderr)
 	}
 	var err error
-	if rt.root, err = filepath.Abs(root); err != nil {
+	if rt.root, err = repodoc.Root(); err != nil {
 		t.Fatal(err)
 	}
 	return rt

@@ -71,7 +71,7 @@
 // status reported: SUCCESS, once the retries of an AccessDeniedException
 // that IAM propagation explains are over.
 //
-// The same case list renders the table in README.md, between the markers
+// The same case list renders the table in this package's README.md, between the markers
 // <!-- faults:begin --> and <!-- faults:end -->:
 //
 //	go test ./functions/internal/faultmatrix            # runs the matrix, checks the table

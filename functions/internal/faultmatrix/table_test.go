@@ -2,23 +2,23 @@ package faultmatrix
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 )
 
-var update = flag.Bool("update", false, "rewrite the fault table in README.md from the case list")
+var update = flag.Bool("update", false, "rewrite the fault table in functions/internal/faultmatrix/README.md from the case list")
 
 const (
 	beginMarker = "<!-- faults:begin -->"
 	endMarker   = "<!-- faults:end -->"
 )
 
-// table renders the case list as the README's Markdown table.
+// table renders the case list as the Markdown table of this package's README.
 func table(list []matrixCase) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!-- generated from functions/internal/faultmatrix/cases_test.go by its tests (-update): do not edit -->\n\n")
@@ -50,42 +50,22 @@ func code(s string) string {
 	return fence + cell(s) + fence
 }
 
-// moduleRoot returns the nearest directory above the working directory
-// that holds go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // splitREADME returns the README around the text between the markers.
 func splitREADME(readme []byte) (head, block, tail []byte, err error) {
 	b := bytes.Index(readme, []byte(beginMarker))
 	e := bytes.Index(readme, []byte(endMarker))
 	if b < 0 || e < b {
-		return nil, nil, nil, fmt.Errorf("README.md lacks %s ... %s in that order", beginMarker, endMarker)
+		return nil, nil, nil, fmt.Errorf("%s lacks %s ... %s in that order", repodoc.Faults, beginMarker, endMarker)
 	}
 	b += len(beginMarker)
 	return readme[:b], readme[b:e], readme[e:], nil
 }
 
 func TestFaultTableInREADME(t *testing.T) {
-	root, err := moduleRoot()
+	path, err := repodoc.Path(repodoc.Faults)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(root, "README.md")
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +88,7 @@ func TestFaultTableInREADME(t *testing.T) {
 		for i := range max(len(gotLines), len(wantLines)) {
 			g, w := line(gotLines, i), line(wantLines, i)
 			if g != w {
-				t.Fatalf("README.md fault table differs from the case list at line %d:\n got: %s\nwant: %s\nrun: go test ./functions/internal/faultmatrix -run TestFaultTableInREADME -update", i+1, g, w)
+				t.Fatalf("%s: the fault table differs from the case list at line %d:\n got: %s\nwant: %s\nrun: go test ./functions/internal/faultmatrix -run TestFaultTableInREADME -update", repodoc.Faults, i+1, g, w)
 			}
 		}
 	}

@@ -427,7 +427,7 @@ func TestProtocolRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The calls of one rotation of the function's own token secret, which
-	// the README's cost arithmetic uses.
+	// the cost table of the top-level README uses.
 	for op, want := range map[string]int{faultproxy.DescribeSecret: 4, faultproxy.GetSecretValue: 6, faultproxy.PutSecretValue: 1,
 		faultproxy.UpdateSecretVersionStage: 2, "": 13} {
 		if got := n.proxy.Calls(op) - calls[op]; got != want {

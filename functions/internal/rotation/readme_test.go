@@ -1,27 +1,25 @@
 package rotation_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
-// readmePath is the README whose recipes and schedule table the tests run:
-// the user's copy, not a test fixture, so that the two cannot drift.
-var readmePath = filepath.Join("..", "..", "..", "README.md")
-
+// readme is the rotator's reference (functions/rotator/README.md), whose
+// recipes and schedule table the tests run: the user's copy, not a test
+// fixture, so that the two cannot drift.
 func readme(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(readmePath)
+	text, err := repodoc.Read(repodoc.Rotator)
 	if err != nil {
-		t.Fatalf("reading the README: %v", err)
+		t.Fatal(err)
 	}
-	return string(b)
+	return text
 }
 
 // recipe is one provider recipe: the settings of its block, in order.
@@ -32,7 +30,7 @@ type recipe struct {
 
 var recipeBlock = regexp.MustCompile("(?s)<!-- recipe: ([a-z0-9-]+) -->\\s*```sh\\n(.*?)```")
 
-// readmeRecipes returns the README's provider recipes: each a
+// readmeRecipes returns the rotator README's provider recipes: each a
 // "<!-- recipe: NAME -->" marker followed by a sh block of KEY=VALUE lines.
 func readmeRecipes(t *testing.T) []recipe {
 	t.Helper()
@@ -51,7 +49,7 @@ func readmeRecipes(t *testing.T) []recipe {
 	return out
 }
 
-// scheduleRow is one row of the README's schedule table.
+// scheduleRow is one row of the rotator README's schedule table.
 type scheduleRow struct {
 	line             string
 	minLife, maxLife time.Duration
@@ -68,19 +66,15 @@ var durationCell = regexp.MustCompile("`([0-9][0-9a-z.]*)`")
 // tokens per day | least lifetime seen |.
 func readmeSchedules(t *testing.T) []scheduleRow {
 	t.Helper()
-	text := readme(t)
-	start := strings.Index(text, "### Token lifetimes and schedules")
-	if start < 0 {
-		t.Fatal("README has no section \"Token lifetimes and schedules\"")
+	section, ok := repodoc.Section(readme(t), "### Token lifetimes and schedules")
+	if !ok {
+		t.Fatalf("%s has no section \"### Token lifetimes and schedules\"", repodoc.Rotator)
 	}
 	var rows []scheduleRow
-	for line := range strings.SplitSeq(text[start:], "\n") {
-		if strings.HasPrefix(line, "### ") && len(rows) > 0 {
-			break
-		}
-		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if !strings.HasPrefix(line, "| `") || len(cells) != 6 {
-			continue
+	for _, cells := range repodoc.Table(section) {
+		line := "| " + strings.Join(cells, " | ") + " |"
+		if len(cells) != 6 {
+			t.Fatalf("schedule row %q: want 6 cells", line)
 		}
 		row := scheduleRow{line: line, schedule: strings.Trim(cells[2], "`"), tokensPerDay: cells[4], leastSeen: cells[5]}
 		lives := durationCell.FindAllStringSubmatch(cells[0], -1)
@@ -103,7 +97,7 @@ func readmeSchedules(t *testing.T) []scheduleRow {
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
-		t.Fatal("README's schedule table has no rows")
+		t.Fatalf("%s: the schedule table has no rows", repodoc.Rotator)
 	}
 	return rows
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
+	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 	"github.com/tokenrotator/tokenrotator/infra/status"
 )
 
@@ -29,7 +30,7 @@ var providerLifetime = map[string]int64{
 	"keycloak": 3600, // the recipe: raise the 5-minute default to 1 hour
 }
 
-// TestProviderRecipes runs each provider recipe of the README, as written
+// TestProviderRecipes runs each provider recipe of the rotator's README, as written
 // there, through rotation.NewHandler (the Lambda's own wiring) against
 // moto_server and the emulator's profile of that provider, which checks the
 // provider's documented request and answers in its documented shape. Each
@@ -38,7 +39,7 @@ var providerLifetime = map[string]int64{
 func TestProviderRecipes(t *testing.T) {
 	recipes := readmeRecipes(t)
 	if len(recipes) < 8 {
-		t.Fatalf("README has %d provider recipes, want at least 8", len(recipes))
+		t.Fatalf("%s has %d provider recipes, want at least 8", repodoc.Rotator, len(recipes))
 	}
 	moto := motoserver.ForTest(t)
 	sm := secretsmanager.NewFromConfig(moto.AWSConfig())
@@ -98,7 +99,7 @@ func TestAuth0RecipeWithoutAudience(t *testing.T) {
 		p.noLeak(errString(err))
 		return
 	}
-	t.Fatal("README has no auth0 recipe")
+	t.Fatalf("%s has no auth0 recipe", repodoc.Rotator)
 }
 
 func errString(err error) string {

@@ -28,13 +28,13 @@ const (
 	readEvery = 30 * time.Second
 )
 
-// TestScheduleTable proves each row of the README's schedule table: 72
+// TestScheduleTable proves each row of the rotator README's schedule table: 72
 // simulated hours of the real decision (rotation.Rotator on a normal run),
 // the schedule's ticks, each up to a minute late, and a tokensecret.Source
 // with its default margin reading at random times, all on one clock. At no
 // moment may the stored token have less than the consumer's margin left, and
 // the consumer never gets an expired token. The tokens minted per day and the
-// least lifetime a read returned must be what the README says.
+// least lifetime a read returned must be what that README says.
 func TestScheduleTable(t *testing.T) {
 	for _, row := range readmeSchedules(t) {
 		t.Run(row.schedule+" "+row.minLife.String(), func(t *testing.T) {
@@ -47,10 +47,10 @@ func TestScheduleTable(t *testing.T) {
 				t.Errorf("%s", got.tooLittle)
 			}
 			if want := fmt.Sprintf("%.2f", got.tokensPerDay); row.tokensPerDay != want {
-				t.Errorf("README says %s tokens per day, the simulation minted %s: %s", row.tokensPerDay, want, row.line)
+				t.Errorf("the rotator README says %s tokens per day, the simulation minted %s: %s", row.tokensPerDay, want, row.line)
 			}
 			if want := formatLeast(got.leastSeen); row.leastSeen != want {
-				t.Errorf("README says a reader saw at least %s, the simulation %s: %s", row.leastSeen, want, row.line)
+				t.Errorf("the rotator README says a reader saw at least %s, the simulation %s: %s", row.leastSeen, want, row.line)
 			}
 		})
 	}

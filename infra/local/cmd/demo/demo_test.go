@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 	"github.com/tokenrotator/tokenrotator/infra/local/stack"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
+	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 )
 
 // maxLines is what the demo may print by default: make run's screen is 40
@@ -95,16 +95,28 @@ func TestDemo(t *testing.T) {
 }
 
 // TestNextLinePointsAtTheREADME checks that the section the demo's last
-// line names is a heading of the README.
+// line names is a heading of the top-level README, on its first screen
+// (firstScreen lines), where a newcomer finds the deploy commands.
 func TestNextLinePointsAtTheREADME(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "README.md"))
+	readme, err := repodoc.Read(repodoc.Top)
 	if err != nil {
-		t.Fatalf("reading the README: %v", err)
+		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^#+ ` + regexp.QuoteMeta(deploySection) + `$`).Match(readme) {
-		t.Errorf("README.md has no heading %q, which make run's last line points at", deploySection)
+	heading := regexp.MustCompile(`^#+ ` + regexp.QuoteMeta(deploySection) + `$`)
+	for i, line := range strings.Split(readme, "\n") {
+		if heading.MatchString(line) {
+			if i+1 > firstScreen {
+				t.Errorf("%s: heading %q, which make run's last line points at, is at line %d, past the first screen (%d lines)", repodoc.Top, deploySection, i+1, firstScreen)
+			}
+			return
+		}
 	}
+	t.Errorf("%s has no heading %q, which make run's last line points at", repodoc.Top, deploySection)
 }
+
+// firstScreen is how many lines of the top-level README a newcomer reads
+// without scrolling far (issue 19).
+const firstScreen = 120
 
 // checkEnding checks that the story ends with the consumer's lines, in
 // order (with -verbose, detail lines may come between), and then the next

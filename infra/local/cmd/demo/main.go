@@ -112,7 +112,8 @@ func tell(ctx context.Context, t teller, st *stack.Stack) error {
 	return nil
 }
 
-// deploySection is the README section the last line points at.
+// deploySection is the top-level README's section the last line points
+// at: the three deploy commands.
 const deploySection = "Deploy"
 
 // teller prints the story: one or two lines per flow (step and line) to
