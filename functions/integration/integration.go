@@ -11,7 +11,7 @@
 //
 // and tagged with the credentials secret it is made from (TagCredentials).
 // Consumers read an integration's token secret like any other: see package
-// tokensecret. The README's "Many integrations" section has the whole design.
+// tokensecret. infra/ops/README.md ("Many integrations") has the whole design.
 package integration
 
 import (

@@ -52,7 +52,7 @@ func PlanReservation(limit, unreserved, current int, engine string) Reservation 
 	}
 	return Reservation{Reserve: false, Why: fmt.Sprintf(
 		"the account's concurrency limit is %d, %d of it unreserved: reserving %d would leave less than the %d Lambda keeps, so the rotator "+
-			"runs unreserved (runs may overlap; see \"Reserved concurrency\" in the README); ask for a higher limit "+
+			"runs unreserved (runs may overlap; see \"Reserved concurrency\" in functions/rotator/README.md); ask for a higher limit "+
 			"(Service Quotas, \"Concurrent executions\") and deploy again to reserve", limit, free, need, MinUnreserved)}
 }
 

@@ -79,7 +79,7 @@ func checkReaderAccounts(home, tokenKey, keyReaders string, readers []string) er
 		r := a.String()
 		switch {
 		case managed:
-			bad = append(bad, fmt.Sprintf("reader %s is in account %s, but the token secret is encrypted with the AWS managed key aws/secretsmanager, which no other account can use: deploy the stack with ReaderAccounts (or ReaderOrgPath) naming it, then see the README's \"Readers in other accounts\"", r, a.AccountID))
+			bad = append(bad, fmt.Sprintf("reader %s is in account %s, but the token secret is encrypted with the AWS managed key aws/secretsmanager, which no other account can use: deploy the stack with ReaderAccounts (or ReaderOrgPath) naming it, then see \"Readers in other accounts\" in functions/tokensecret/README.md", r, a.AccountID))
 		case kr != nil && !kr.admits(a.AccountID):
 			bad = append(bad, fmt.Sprintf("reader %s is in account %s, which the stack's ReaderAccounts (%s) do not name, so its roles could not decrypt the token: add the account to ReaderAccounts and deploy first", r, a.AccountID, strings.Join(kr.Accounts, ",")))
 		}

@@ -50,7 +50,13 @@
 //     its AWS metrics are the stack's queue and function; its alarm widget
 //     lists exactly each engine's alarms; its time-left line sits at the
 //     stale alarms' 24 hours (dashboard_test.go);
-//   - cfn-lint finds nothing.
+//   - cfn-lint finds nothing;
+//   - the docs' tables hold to the code (docs_test.go): the top-level
+//     README's parameter table names every parameter once, in its
+//     ParameterGroups group, with the template's default, and its output
+//     table every output; the rotator's configuration table
+//     (functions/rotator/README.md) names exactly config.Names() and the
+//     per-integration fields; and each check fails on a broken copy.
 //
 // It sits under functions/internal because it imports the packages that
 // own the names (config, metrics, rotation), which are internal to
