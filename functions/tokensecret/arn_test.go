@@ -50,8 +50,8 @@ func quietLogger(t *testing.T) *slog.Logger {
 
 // TestMotoReadsByFullARN: a Source reads a token secret by its full ARN,
 // as a reader in another account must name it (a name means a secret of
-// the caller's own account), and as the README's consumer blocks take it
-// from TOKEN_SECRET_ID.
+// the caller's own account), and as the consumer blocks of this package's
+// README.md take it from TOKEN_SECRET_ID.
 func TestMotoReadsByFullARN(t *testing.T) {
 	srv := motoserver.ForTest(t)
 	sm := secretsmanager.NewFromConfig(srv.AWSConfig())
@@ -81,8 +81,8 @@ func TestMotoReadsByFullARN(t *testing.T) {
 // caller's own account only, whatever the ARN's account and the secret's
 // resource policy say, so a reader in account B that the policy names gets
 // ResourceNotFoundException for account A's ARN. The grant is held by
-// templatecheck (the policies' shape) instead, as the README's "Readers in
-// other accounts" says. Should a moto release serve such reads, this test
+// templatecheck (the policies' shape) instead, as "Readers in other
+// accounts" in this package's README.md says. Should a moto release serve such reads, this test
 // fails: write the real read then. It also shows that the Source passes
 // the other account's ARN as it is, and reports the failure as
 // ErrNotFound.

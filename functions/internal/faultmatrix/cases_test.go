@@ -18,7 +18,7 @@ const (
 	seesFresh    = "INFO token fresh, nothing written"
 )
 
-// cases is the matrix: every row of the README table, in its order.
+// cases is the matrix: every row of the fault table in this package's README, in its order.
 func cases() []matrixCase {
 	var list []matrixCase
 	add := func(c ...matrixCase) { list = append(list, c...) }

@@ -51,8 +51,8 @@ const (
 
 // TestSchedulePattern holds the Schedule parameter to the write rule: every
 // rate it takes is at least minScheduleInterval, with room under the rule
-// for a write an hour more, and the README's schedules (each row of its
-// table) pass it.
+// for a write an hour more, and the schedules of functions/rotator/README.md
+// (each row of its table) pass it.
 func TestSchedulePattern(t *testing.T) {
 	re := parameterPattern(t, "Schedule")
 	day := 24 * time.Hour

@@ -1,7 +1,7 @@
 // Package npmcache installs a pinned npm package, once, into a cache
 // directory outside the repository, and reuses it afterwards: the way
 // infra/local/oauthmock gets oauth2-mock-server and infra/readmecode gets
-// the AWS SDK for the README's Node.js block.
+// the AWS SDK for the Node.js consumer block (functions/tokensecret/README.md).
 //
 //	pkg := npmcache.Package{Name: "oauth2-mock-server", Version: "8.2.3"}
 //	dir, err := pkg.Install(ctx, npm, npmcache.DefaultDir(), os.Stderr)
