@@ -26,4 +26,8 @@
 //	fleet, err := bench.RunFleet(ctx, bench.FleetConfig{Progress: os.Stderr})
 //	if err != nil { ... }
 //	fmt.Print(fleet.Table())
+//
+// Its README.md holds both tables as one run printed them; the tests hold
+// their rows and budgets to Table and FleetReport.Table, and keep measured
+// figures out of the prose (readme_test.go).
 package bench
