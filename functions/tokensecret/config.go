@@ -18,7 +18,7 @@ const (
 	// expiry - min(DefaultMargin, lifetime/6), where lifetime is the
 	// token's expiry - issued_at (DefaultMargin itself when the secret has
 	// no issued_at). A scheduled run of the rotator replaces a token at
-	// least min(REFRESH_AFTER, lifetime/4) old, and its documented
+	// least min(MIN_TOKEN_AGE, lifetime/4) old, and its documented
 	// schedules leave at least 1 h on a 24 h token, 15 min on a 1 h token
 	// and 5 min on a 15 min token when they replace it; the replaced token
 	// keeps working until its own expiry. So a 24 h or 1 h token is read again

@@ -32,7 +32,7 @@ const (
 	EnvTokenURL                = "TOKEN_URL"
 	EnvScope                   = "SCOPE"
 	EnvTokenAuth               = "TOKEN_AUTH"
-	EnvRefreshAfter            = "REFRESH_AFTER"
+	EnvMinTokenAge             = "MIN_TOKEN_AGE"
 	EnvTokenParams             = "TOKEN_PARAMS"
 	EnvTokenLifetime           = "TOKEN_LIFETIME"
 	EnvTestURL                 = "TEST_URL"
@@ -40,12 +40,36 @@ const (
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
 )
 
+// EnvRefreshAfter is MIN_TOKEN_AGE's old name, which read like "refresh
+// hourly". It is still read, and refresh_after per integration, wherever
+// the new name is not set; a run logs that it is deprecated.
+const EnvRefreshAfter = "REFRESH_AFTER"
+
+// renamed maps each old variable name still read to the name that
+// replaced it.
+var renamed = map[string]string{EnvRefreshAfter: EnvMinTokenAge}
+
+// oldName returns the old name still read for the variable name, or "".
+func oldName(name string) string {
+	for old, n := range renamed {
+		if n == name {
+			return old
+		}
+	}
+	return ""
+}
+
+// deprecated is the sentence a run logs for an old name it read.
+func deprecated(old, name string) string {
+	return fmt.Sprintf("%s is deprecated: it is read as %s, which means the same (the least age before a normal run replaces a token); rename it", old, name)
+}
+
 // Defaults for the optional variables.
 const (
-	DefaultTokenURL     = "https://ims-na1.adobelogin.com/ims/token/v3"
-	DefaultScope        = "openid,AdobeID,read_organizations"
-	DefaultTokenAuth    = AuthBody
-	DefaultRefreshAfter = time.Hour
+	DefaultTokenURL    = "https://ims-na1.adobelogin.com/ims/token/v3"
+	DefaultScope       = "openid,AdobeID,read_organizations"
+	DefaultTokenAuth   = AuthBody
+	DefaultMinTokenAge = time.Hour
 )
 
 // TokenAuth says how the client authenticates at the token endpoint.
@@ -60,7 +84,7 @@ const (
 
 // Names returns every variable Load reads, in a fixed order.
 func Names() []string {
-	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter,
+	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge,
 		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvIntegration, EnvIntegrationSecretPrefix}
 }
 
@@ -68,7 +92,7 @@ func Names() []string {
 // order. Each can also be set per integration, in the credentials secret,
 // under its SettingKey.
 func ProviderNames() []string {
-	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvRefreshAfter, EnvTokenParams, EnvTokenLifetime, EnvTestURL}
+	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -86,10 +110,10 @@ type Provider struct {
 	Scope string
 	// TokenAuth says where the client credentials go in the token request.
 	TokenAuth TokenAuth
-	// RefreshAfter is the age from which a normal run replaces the stored
+	// MinTokenAge is the age from which a normal run replaces the stored
 	// token; a quarter of the token's lifetime, when shorter, wins (see
 	// package rotation).
-	RefreshAfter time.Duration
+	MinTokenAge time.Duration
 	// TokenParams holds the extra form fields of the token request (such as
 	// audience or resource) in canonical form: url.Values.Encode, keys
 	// sorted, repeated keys in their given order. Empty means none. The
@@ -134,6 +158,9 @@ type Config struct {
 	IntegrationSecretPrefix string
 	// Provider holds the defaults of every integration's settings.
 	Provider
+	// Deprecations says, one sentence each, which old variable names the
+	// environment used (REFRESH_AFTER): the handler logs them.
+	Deprecations []string
 }
 
 // Params returns TokenParams decoded, nil when there are none.
@@ -166,10 +193,10 @@ func Load(getenv func(string) string) (Config, error) {
 		TokenSecretID:           get(EnvTokenSecretID, ""),
 		IntegrationSecretPrefix: get(EnvIntegrationSecretPrefix, ""),
 		Provider: Provider{
-			TokenURL:     DefaultTokenURL,
-			Scope:        DefaultScope,
-			TokenAuth:    DefaultTokenAuth,
-			RefreshAfter: DefaultRefreshAfter,
+			TokenURL:    DefaultTokenURL,
+			Scope:       DefaultScope,
+			TokenAuth:   DefaultTokenAuth,
+			MinTokenAge: DefaultMinTokenAge,
 		},
 	}
 	if err := integration.CheckName(cfg.Integration); err != nil {
@@ -198,7 +225,19 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	for _, name := range ProviderNames() {
-		if v := get(name, ""); v != "" {
+		v := get(name, "")
+		if old := oldName(name); old != "" {
+			switch ov := get(old, ""); {
+			case ov == "":
+			case v != "" && v != ov:
+				bad(old, "%q and %s %q are both set: %s is %s's deprecated name; set %s only", ov, name, v, old, name, name)
+				continue
+			default:
+				v = ov
+				cfg.Deprecations = append(cfg.Deprecations, deprecated(old, name))
+			}
+		}
+		if v != "" {
 			if err := cfg.Provider.set(name, v); err != nil {
 				bad(name, "%v", err)
 			}
@@ -234,6 +273,17 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	for _, name := range ProviderNames() {
 		key := SettingKey(name)
 		raw, ok := fields[key]
+		if old := oldName(name); old != "" {
+			oldRaw, oldOK := fields[SettingKey(old)]
+			switch {
+			case !oldOK:
+			case ok && string(oldRaw) != string(raw):
+				errs = append(errs, fmt.Errorf("fields %q and %q are both set: %q is %q's deprecated name; set %q only", SettingKey(old), key, SettingKey(old), key, key))
+				continue
+			default:
+				raw, ok = oldRaw, true
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -267,6 +317,18 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	return p, nil
 }
 
+// DeprecatedFields says, one sentence each, which old setting names
+// (refresh_after) an integration's credentials secret fields use.
+func DeprecatedFields(fields map[string]json.RawMessage) []string {
+	var out []string
+	for old, name := range renamed {
+		if _, ok := fields[SettingKey(old)]; ok {
+			out = append(out, deprecated(SettingKey(old), SettingKey(name)))
+		}
+	}
+	return out
+}
+
 // set parses the value v of the Provider variable name into p: the one
 // place where each setting is checked, for the environment and for the
 // credentials secret alike.
@@ -296,7 +358,7 @@ func (p *Provider) set(name, v string) error {
 		default:
 			return fmt.Errorf("%q is not one of %q or %q", v, AuthBody, AuthBasic)
 		}
-	case EnvRefreshAfter:
+	case EnvMinTokenAge:
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil:
@@ -304,7 +366,7 @@ func (p *Provider) set(name, v string) error {
 		case d <= 0:
 			return fmt.Errorf("%q must be above zero", v)
 		}
-		p.RefreshAfter = d
+		p.MinTokenAge = d
 	case EnvTokenParams:
 		params, err := parseTokenParams(v)
 		if err != nil {

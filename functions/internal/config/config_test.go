@@ -2,6 +2,8 @@ package config
 
 import (
 	"encoding/json"
+	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +23,62 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load() error = %v", err)
 	}
 	want := Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: Provider{
-		TokenURL: DefaultTokenURL, Scope: DefaultScope, TokenAuth: AuthBody, RefreshAfter: time.Hour}}
-	if got != want {
+		TokenURL: DefaultTokenURL, Scope: DefaultScope, TokenAuth: AuthBody, MinTokenAge: time.Hour}}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() = %+v, want %+v", got, want)
+	}
+}
+
+// TestRefreshAfterStillRead holds the rename of REFRESH_AFTER to
+// MIN_TOKEN_AGE: the old name is read where the new one is not set, with
+// a deprecation to log, and two values that disagree are refused.
+func TestRefreshAfterStillRead(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		set       map[string]string
+		want      time.Duration
+		deprecate bool
+		wantErr   string
+	}{
+		{"new name", map[string]string{EnvMinTokenAge: "2h"}, 2 * time.Hour, false, ""},
+		{"old name alone", map[string]string{EnvRefreshAfter: "2h"}, 2 * time.Hour, true, ""},
+		{"both, the same", map[string]string{EnvRefreshAfter: "2h", EnvMinTokenAge: "2h"}, 2 * time.Hour, true, ""},
+		{"both, not the same", map[string]string{EnvRefreshAfter: "2h", EnvMinTokenAge: "3h"}, 0, false,
+			`REFRESH_AFTER: "2h" and MIN_TOKEN_AGE "3h" are both set: REFRESH_AFTER is MIN_TOKEN_AGE's deprecated name; set MIN_TOKEN_AGE only`},
+		{"old name, bad value", map[string]string{EnvRefreshAfter: "soon"}, 0, false, `MIN_TOKEN_AGE: "soon" is not a Go duration`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := base()
+			maps.Copy(m, tt.set)
+			got, err := Load(env(m))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.MinTokenAge != tt.want {
+				t.Fatalf("Load() = %v, %v; want MinTokenAge %v", got.MinTokenAge, err, tt.want)
+			}
+			if deprecated := len(got.Deprecations) == 1 && strings.Contains(got.Deprecations[0], "REFRESH_AFTER is deprecated: it is read as MIN_TOKEN_AGE"); deprecated != tt.deprecate {
+				t.Errorf("Deprecations = %q, want one for REFRESH_AFTER: %v", got.Deprecations, tt.deprecate)
+			}
+		})
+	}
+	p := Provider{MinTokenAge: time.Hour}
+	old := map[string]json.RawMessage{"refresh_after": json.RawMessage(`"30m"`)}
+	if got, err := p.Overlay(old); err != nil || got.MinTokenAge != 30*time.Minute {
+		t.Errorf("Overlay(refresh_after 30m) = %v, %v; want 30m", got.MinTokenAge, err)
+	}
+	if d := DeprecatedFields(old); len(d) != 1 || !strings.Contains(d[0], `refresh_after is deprecated: it is read as min_token_age`) {
+		t.Errorf("DeprecatedFields(refresh_after) = %q, want one sentence", d)
+	}
+	if d := DeprecatedFields(map[string]json.RawMessage{"min_token_age": json.RawMessage(`"30m"`)}); d != nil {
+		t.Errorf("DeprecatedFields(min_token_age) = %q, want none", d)
+	}
+	both := map[string]json.RawMessage{"refresh_after": json.RawMessage(`"30m"`), "min_token_age": json.RawMessage(`"2h"`)}
+	if _, err := p.Overlay(both); err == nil || !strings.Contains(err.Error(), `fields "refresh_after" and "min_token_age" are both set`) {
+		t.Errorf("Overlay(both, not the same) error = %v, want both named", err)
 	}
 }
 
@@ -32,12 +87,12 @@ func TestLoadAcceptsEverySetting(t *testing.T) {
 	m[EnvTokenURL] = "http://127.0.0.1:8443/ims/token/v3"
 	m[EnvScope] = "openid email" // space-separated, as most providers want
 	m[EnvTokenAuth] = "basic"
-	m[EnvRefreshAfter] = "90m"
+	m[EnvMinTokenAge] = "90m"
 	got, err := Load(env(m))
 	if err != nil {
 		t.Fatalf("Load() error = %v", err)
 	}
-	if got.TokenURL != m[EnvTokenURL] || got.Scope != "openid email" || got.TokenAuth != AuthBasic || got.RefreshAfter != 90*time.Minute {
+	if got.TokenURL != m[EnvTokenURL] || got.Scope != "openid email" || got.TokenAuth != AuthBasic || got.MinTokenAge != 90*time.Minute {
 		t.Errorf("Load() = %+v, want the settings given", got)
 	}
 }
@@ -56,9 +111,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"not a URL", EnvTokenURL, "https://exa mple.com/%zz", "not a URL"},
 		{"newline in scope", EnvScope, "openid\nAdobeID", "control characters"},
 		{"unknown auth", EnvTokenAuth, "header", `"header" is not one of`},
-		{"not a duration", EnvRefreshAfter, "an hour", "not a Go duration"},
-		{"zero duration", EnvRefreshAfter, "0s", "above zero"},
-		{"negative duration", EnvRefreshAfter, "-1h", "above zero"},
+		{"not a duration", EnvMinTokenAge, "an hour", "not a Go duration"},
+		{"zero duration", EnvMinTokenAge, "0s", "above zero"},
+		{"negative duration", EnvMinTokenAge, "-1h", "above zero"},
 		{"params set client_secret", EnvTokenParams, "audience=a&client_secret=x", `must not set "client_secret"`},
 		{"params set client_id", EnvTokenParams, "client_id=other", `must not set "client_id"`},
 		{"params set grant_type", EnvTokenParams, "grant_type=password", `must not set "grant_type"`},
@@ -93,11 +148,11 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 }
 
 func TestLoadNamesEveryBadVariableAtOnce(t *testing.T) {
-	_, err := Load(env(map[string]string{EnvTokenURL: "http://example.com", EnvTokenAuth: "x", EnvRefreshAfter: "soon"}))
+	_, err := Load(env(map[string]string{EnvTokenURL: "http://example.com", EnvTokenAuth: "x", EnvMinTokenAge: "soon"}))
 	if err == nil {
 		t.Fatal("Load() error = nil, want one naming five variables")
 	}
-	for _, name := range []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvTokenAuth, EnvRefreshAfter} {
+	for _, name := range []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvTokenAuth, EnvMinTokenAge} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("Load() error = %q, want it to name %s", err, name)
 		}
@@ -175,7 +230,7 @@ func TestTestURL(t *testing.T) {
 
 func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
-	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,REFRESH_AFTER,TOKEN_PARAMS,TOKEN_LIFETIME," +
+	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,MIN_TOKEN_AGE,TOKEN_PARAMS,TOKEN_LIFETIME," +
 		"TEST_URL,INTEGRATION,INTEGRATION_SECRET_PREFIX"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
@@ -296,7 +351,7 @@ func TestOverlay(t *testing.T) {
 		"refresh_after":  json.RawMessage(`""`),
 		"unrelated":      json.RawMessage(`{"x": 1}`),
 	})
-	want := Provider{TokenURL: "https://tenant.example/oauth/token", Scope: "", TokenAuth: AuthBasic, RefreshAfter: time.Hour,
+	want := Provider{TokenURL: "https://tenant.example/oauth/token", Scope: "", TokenAuth: AuthBasic, MinTokenAge: time.Hour,
 		TokenParams: "audience=https%3A%2F%2Fapi.example%2F", TokenLifetime: 2 * time.Hour}
 	if err != nil || got != want {
 		t.Errorf("Overlay() = %+v, %v; want %+v", got, err, want)

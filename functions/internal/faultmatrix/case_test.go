@@ -28,7 +28,7 @@ const (
 type stored int
 
 const (
-	storedOld     stored = iota // valid, 2 h old: a normal run (REFRESH_AFTER 1h) replaces it
+	storedOld     stored = iota // valid, 2 h old: a normal run (MIN_TOKEN_AGE 1h) replaces it
 	storedFresh                 // valid, 10 min old: a normal run leaves it
 	storedExpired               // issued 25 h ago, expired 1 h ago
 	storedFuture                // issued_at 2 h ahead of the clock (skew)

@@ -183,8 +183,8 @@ func cases() []matrixCase {
 		{config.EnvTokenURL, "ims-na1.adobelogin.com/ims/token/v3", "TOKEN_URL: \"ims-na1.adobelogin.com/ims/token/v3\" is not an absolute URL with a host"},
 		{config.EnvScope, "openid\nAdobeID", "SCOPE: must not contain control characters"},
 		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body" or "basic"`},
-		{config.EnvRefreshAfter, "soon", `REFRESH_AFTER: "soon" is not a Go duration`},
-		{config.EnvRefreshAfter, "0s", `REFRESH_AFTER: "0s" must be above zero`},
+		{config.EnvMinTokenAge, "soon", `MIN_TOKEN_AGE: "soon" is not a Go duration`},
+		{config.EnvMinTokenAge, "0s", `MIN_TOKEN_AGE: "0s" must be above zero`},
 		{config.EnvTokenParams, "audience=a&client_secret=x", `TOKEN_PARAMS: must not set "client_secret"`},
 		{config.EnvTokenParams, "audience=a%0Ab", `TOKEN_PARAMS: field "audience" must not contain control characters once decoded`},
 		{config.EnvTokenLifetime, "10m", `TOKEN_LIFETIME: "10m" is outside 20m0s to 168h0m0s`},
@@ -208,9 +208,21 @@ func cases() []matrixCase {
 		want: []outcome{failed}, noRequest: true,
 		sees: `invalid configuration: TOKEN_SECRET_ID: must not name a secret under INTEGRATION_SECRET_PREFIX "app/integrations/" (by name or ARN)`})
 
+	// The old name of MIN_TOKEN_AGE is still read: a 2-hour-old token is
+	// left alone under REFRESH_AFTER=48h (a quarter of its 24 hours, 6 h,
+	// comes first) as under MIN_TOKEN_AGE; two names that disagree are
+	// refused.
+	add(
+		matrixCase{name: "REFRESH_AFTER, MIN_TOKEN_AGE's old name", area: "config", env: map[string]string{config.EnvRefreshAfter: "48h"},
+			want: []outcome{noOp}, sees: "WARN deprecated setting … " + seesFresh, tokenRequests: none},
+		matrixCase{name: "REFRESH_AFTER and MIN_TOKEN_AGE disagree", area: "config", env: map[string]string{config.EnvRefreshAfter: "2h", config.EnvMinTokenAge: "3h"},
+			want: []outcome{failed}, noRequest: true,
+			sees: `invalid configuration: REFRESH_AFTER: "2h" and MIN_TOKEN_AGE "3h" are both set: REFRESH_AFTER is MIN_TOKEN_AGE's deprecated name; set MIN_TOKEN_AGE only`},
+	)
+
 	// Clock.
 	add(
-		matrixCase{name: "stored token expired", area: "clock", stored: storedExpired, env: map[string]string{config.EnvRefreshAfter: "48h"},
+		matrixCase{name: "stored token expired", area: "clock", stored: storedExpired, env: map[string]string{config.EnvMinTokenAge: "48h"},
 			want: []outcome{rotated}, sees: "INFO token fetched: the stored token expired at … " + seesStored, tokenRequests: 1},
 		matrixCase{name: "issued_at in the future", area: "clock", stored: storedFuture,
 			want: []outcome{rotated}, sees: "INFO token fetched: the stored issued_at … is more than 5m0s in the future (clock skew) … " + seesStored, tokenRequests: 1},

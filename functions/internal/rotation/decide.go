@@ -9,8 +9,8 @@ import (
 )
 
 // LifetimeShare is the share of a token's lifetime after which a normal run
-// replaces it, when that comes before REFRESH_AFTER: a quarter, so that a
-// 24-hour token keeps REFRESH_AFTER's 1 hour and a 20-minute token is
+// replaces it, when that comes before MIN_TOKEN_AGE: a quarter, so that a
+// 24-hour token keeps MIN_TOKEN_AGE's 1 hour and a 20-minute token is
 // replaced from 5m0s on. Whatever the lifetime, a run right after a
 // rotation finds the token young and asks the provider for nothing.
 const LifetimeShare = 4
@@ -32,8 +32,8 @@ type Want struct {
 	ClientID string
 	Scope    string
 	// TokenParams is config.Provider.TokenParams, in its canonical form.
-	TokenParams  string
-	RefreshAfter time.Duration
+	TokenParams string
+	MinTokenAge time.Duration
 	// Spread, from 0 to 1/SpreadShare, makes the token due that share of
 	// its refresh age sooner; see spread.
 	Spread float64
@@ -85,8 +85,8 @@ func Decide(cur secretstore.Current, want Want, now time.Time, force bool) Decis
 		return Decision{true, fmt.Sprintf("the stored token expired at %s", v.Expiry.UTC().Format(time.RFC3339))}
 	case v.IssuedAt.After(now.Add(MaxSkew)):
 		return Decision{true, fmt.Sprintf("the stored issued_at %s is more than %s in the future (clock skew)", v.IssuedAt.UTC().Format(time.RFC3339), MaxSkew)}
-	case age >= due && RefreshAge(life, want.RefreshAfter) == want.RefreshAfter:
-		return Decision{true, fmt.Sprintf("the stored token is %s old, REFRESH_AFTER is %s%s", age.Round(time.Second), want.RefreshAfter, spreadNote(want))}
+	case age >= due && RefreshAge(life, want.MinTokenAge) == want.MinTokenAge:
+		return Decision{true, fmt.Sprintf("the stored token is %s old, MIN_TOKEN_AGE is %s%s", age.Round(time.Second), want.MinTokenAge, spreadNote(want))}
 	case age >= due:
 		return Decision{true, fmt.Sprintf("the stored token is %s old, past a quarter of its %s lifetime%s", age.Round(time.Second), life.Round(time.Second), spreadNote(want))}
 	}
@@ -97,7 +97,7 @@ func Decide(cur secretstore.Current, want Want, now time.Time, force bool) Decis
 // dueAge is the age from which a normal run replaces a token that lives
 // life: RefreshAge, less the integration's spread.
 func dueAge(life time.Duration, want Want) time.Duration {
-	return time.Duration(float64(RefreshAge(life, want.RefreshAfter)) * (1 - want.Spread))
+	return time.Duration(float64(RefreshAge(life, want.MinTokenAge)) * (1 - want.Spread))
 }
 
 func spreadNote(want Want) string {

@@ -10,7 +10,7 @@ import (
 
 func TestDecide(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	want := Want{ClientID: "c", Scope: "openid", RefreshAfter: time.Hour}
+	want := Want{ClientID: "c", Scope: "openid", MinTokenAge: time.Hour}
 	stored := func(issuedAgo, life time.Duration) secretstore.Current {
 		return secretstore.Current{VersionID: "v1", Value: secretstore.TokenValue{
 			AccessToken: "t", TokenType: "bearer", ClientID: "c", Scope: "openid",
@@ -32,15 +32,15 @@ func TestDecide(t *testing.T) {
 		{"fresh token is kept", stored(10*time.Minute, 24*time.Hour), false, false, "fresh"},
 		{"force replaces a fresh token", stored(10*time.Minute, 24*time.Hour), true, true, "forced"},
 		{"no value", secretstore.Current{Problem: "the token secret has no value yet"}, false, true, "no value"},
-		{"old enough", stored(23*time.Hour, 24*time.Hour), false, true, "REFRESH_AFTER"},
-		{"exactly REFRESH_AFTER old", stored(time.Hour, 24*time.Hour), false, true, "REFRESH_AFTER"},
+		{"old enough", stored(23*time.Hour, 24*time.Hour), false, true, "MIN_TOKEN_AGE"},
+		{"exactly MIN_TOKEN_AGE old", stored(time.Hour, 24*time.Hour), false, true, "MIN_TOKEN_AGE"},
 		{"expired", stored(30*time.Minute, 20*time.Minute), false, true, "expired"},
 		{"1 h token, a repeat run right after", stored(time.Second, time.Hour), false, false, "replaced from 15m0s on"},
 		{"1 h token, a quarter old", stored(15*time.Minute, time.Hour), false, true, "past a quarter of its 1h0m0s lifetime"},
 		{"15 min token, a repeat run right after", stored(time.Second, 15*time.Minute), false, false, "fresh"},
 		{"15 min token, 4 min old", stored(4*time.Minute, 15*time.Minute), false, true, "past a quarter"},
 		{"24 h token, 59 min old (IMS duplicate)", stored(59*time.Minute, 24*time.Hour), false, false, "replaced from 1h0m0s on"},
-		{"7 day token, 2 h old", stored(2*time.Hour, 7*24*time.Hour), false, true, "REFRESH_AFTER"},
+		{"7 day token, 2 h old", stored(2*time.Hour, 7*24*time.Hour), false, true, "MIN_TOKEN_AGE"},
 		{"other token params", other(func(v *secretstore.TokenValue) { v.TokenParams = "audience=x" }), false, true, "token parameters"},
 		{"another client", other(func(v *secretstore.TokenValue) { v.ClientID = "d" }), false, true, "for client"},
 		{"another scope", other(func(v *secretstore.TokenValue) { v.Scope = "openid,AdobeID" }), false, true, "scope"},

@@ -68,7 +68,7 @@ func TestFirstTokenRetriesAccessDenied(t *testing.T) {
 		var logs bytes.Buffer
 		r := New(Config{
 			Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token",
-				Provider: config.Provider{TokenURL: "https://own.example/token", Scope: "s", TokenAuth: config.AuthBody, RefreshAfter: time.Hour}},
+				Provider: config.Provider{TokenURL: "https://own.example/token", Scope: "s", TokenAuth: config.AuthBody, MinTokenAge: time.Hour}},
 			Store: store, Fetchers: (&urlFetcher{}).forProvider, Now: func() time.Time { return now },
 			Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, nil)),
 		})

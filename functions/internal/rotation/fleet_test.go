@@ -165,7 +165,7 @@ func fleet(n int, fetcher *urlFetcher) (*Rotator, *fleetStore, *fakeDirectory, *
 	var logs bytes.Buffer
 	r := New(Config{
 		Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", IntegrationSecretPrefix: "p/",
-			Provider: config.Provider{TokenURL: "https://own.example/token", Scope: "s", TokenAuth: config.AuthBody, RefreshAfter: time.Hour}},
+			Provider: config.Provider{TokenURL: "https://own.example/token", Scope: "s", TokenAuth: config.AuthBody, MinTokenAge: time.Hour}},
 		Store: store, Directory: dir, Fetchers: fetcher.forProvider, Metrics: m,
 		Concurrency: 4, WriteRate: 1000, Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, nil)),
@@ -328,7 +328,7 @@ func TestSettingsComeFromTheCredentialsSecret(t *testing.T) {
 		t.Fatalf("Run() error = %v", err)
 	}
 	want := config.Provider{TokenURL: "https://provider-00.example/token", Scope: "api.read", TokenAuth: config.AuthBody,
-		RefreshAfter: time.Hour, TokenParams: "audience=https%3A%2F%2Fapi.example%2F"}
+		MinTokenAge: time.Hour, TokenParams: "audience=https%3A%2F%2Fapi.example%2F"}
 	if len(providers) != 1 || providers[0] != want {
 		t.Errorf("provider settings = %+v, want %+v", providers, want)
 	}
@@ -361,7 +361,7 @@ func TestSpreadIsFixedByNameAndBounded(t *testing.T) {
 	}
 	// A spread makes a token due sooner, never later.
 	v := secretstore.TokenValue{AccessToken: "a", TokenType: "bearer", IssuedAt: now.Add(-50 * time.Minute), Expiry: now.Add(23 * time.Hour), ClientID: "c"}
-	want := Want{ClientID: "c", RefreshAfter: time.Hour}
+	want := Want{ClientID: "c", MinTokenAge: time.Hour}
 	if d := Decide(secretstore.Current{Value: v}, want, now, false); d.Refresh {
 		t.Errorf("Decide(50 min old, no spread) = %+v, want fresh", d)
 	}

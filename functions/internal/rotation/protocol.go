@@ -352,11 +352,21 @@ func (r *Rotator) provider(ctx context.Context, t target) (secretstore.Credentia
 	if err != nil {
 		return secretstore.Credentials{}, config.Provider{}, err
 	}
-	p, err := r.cfg.Settings.Provider.Overlay(creds.Fields)
+	p, err := r.settings(ctx, t, creds)
 	if err != nil {
 		return secretstore.Credentials{}, config.Provider{}, fmt.Errorf("credentials secret %q: %w", t.credentialsSecretID, err)
 	}
 	return creds, p, nil
+}
+
+// settings returns t's provider settings: the environment's, with those
+// of its credentials secret over them. It logs each deprecated name the
+// credentials secret uses, once per read.
+func (r *Rotator) settings(ctx context.Context, t target, creds secretstore.Credentials) (config.Provider, error) {
+	for _, d := range config.DeprecatedFields(creds.Fields) {
+		r.cfg.Logger.WarnContext(ctx, "deprecated setting", "integration", t.name, "credentials_secret_id", t.credentialsSecretID, "detail", d)
+	}
+	return r.cfg.Settings.Provider.Overlay(creds.Fields)
 }
 
 // stepMetrics records a finished or failed rotation. The integration's

@@ -225,7 +225,7 @@ func checkSchedule(t *testing.T, rc recipe, life time.Duration) {
 	if err != nil {
 		t.Fatalf("recipe %s: %v", rc.name, err)
 	}
-	if age := rotation.RefreshAge(life, config.DefaultRefreshAfter); every < age {
+	if age := rotation.RefreshAge(life, config.DefaultMinTokenAge); every < age {
 		t.Errorf("Schedule %s: a run finds a %s token replaceable only from %s on", rc.settings["Schedule"], life, age)
 	}
 	if left := life - every - tickLate; left <= consumerMargin(life) {

@@ -223,7 +223,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		return fail(err)
 	}
 	res.ClientID = creds.ClientID
-	p, err := r.cfg.Settings.Provider.Overlay(creds.Fields)
+	p, err := r.settings(ctx, t, creds)
 	if err != nil {
 		return fail(fmt.Errorf("credentials secret %q: %w", t.credentialsSecretID, err))
 	}
@@ -232,7 +232,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		return fail(err)
 	}
 	now := r.cfg.Now()
-	want := Want{ClientID: creds.ClientID, Scope: p.Scope, TokenParams: p.TokenParams, RefreshAfter: p.RefreshAfter}
+	want := Want{ClientID: creds.ClientID, Scope: p.Scope, TokenParams: p.TokenParams, MinTokenAge: p.MinTokenAge}
 	if !t.own {
 		want.Spread = spread(t.name)
 	}

@@ -77,7 +77,7 @@ func setup(store *fakeStore, fetcher *fakeFetcher) (*Rotator, *bytes.Buffer, *co
 	m := &countingMetrics{}
 	r := New(Config{
 		Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: config.Provider{
-			TokenURL: "https://ims.example/t", Scope: "openid", TokenAuth: config.AuthBody, RefreshAfter: time.Hour}},
+			TokenURL: "https://ims.example/t", Scope: "openid", TokenAuth: config.AuthBody, MinTokenAge: time.Hour}},
 		Store: store, Fetchers: func(config.Provider) Fetcher { return fetcher }, Metrics: m,
 		Now:    func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

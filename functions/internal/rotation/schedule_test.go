@@ -112,7 +112,7 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 	discard := slog.New(slog.DiscardHandler)
 	r := rotation.New(rotation.Config{
 		Settings: config.Config{Integration: "default", CredentialsSecretID: "creds", TokenSecretID: "token", Provider: config.Provider{TokenURL: "https://provider.example/token",
-			Scope: "s", RefreshAfter: config.DefaultRefreshAfter}},
+			Scope: "s", MinTokenAge: config.DefaultMinTokenAge}},
 		Store:    newSimStore(secret),
 		Fetchers: func(config.Provider) rotation.Fetcher { return fetcher },
 		Now:      clock.Now,
@@ -145,7 +145,7 @@ func simulate(t *testing.T, row scheduleRow, rng *rand.Rand) simResult {
 					t.Fatalf("scheduled run at %s, delivery %d: %v", now.Sub(start), delivery+1, err)
 				}
 				want := 1
-				if delivery == 1 || (res.ticks == 0 && now.Sub(start) < rotation.RefreshAge(fetcher.last.Expiry.Sub(fetcher.last.IssuedAt), config.DefaultRefreshAfter)) {
+				if delivery == 1 || (res.ticks == 0 && now.Sub(start) < rotation.RefreshAge(fetcher.last.Expiry.Sub(fetcher.last.IssuedAt), config.DefaultMinTokenAge)) {
 					want = 0
 				}
 				if got := fetcher.minted - before; got != want && res.badRun == "" {

@@ -49,6 +49,9 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		s.Logger.Error("rotator not started", "error", err.Error())
 		return Unconfigured(err, s.Logger)
 	}
+	for _, d := range cfg.Deprecations {
+		s.Logger.Warn("deprecated setting", "detail", d)
+	}
 	attempt := s.SecretsManagerAttemptTimeout
 	if attempt <= 0 {
 		attempt = SecretsManagerAttemptTimeout

@@ -90,3 +90,29 @@ func TestCreateDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshAfterStillDeploys holds the rename of RefreshAfter to
+// MinTokenAge: a samconfig that still sets RefreshAfter deploys (the
+// parameter stays, empty by default, and wins when set), and the function
+// reads the value as MIN_TOKEN_AGE only.
+func TestRefreshAfterStillDeploys(t *testing.T) {
+	tpl := load(t)
+	if d := get(t, tpl, "Parameters", "RefreshAfter", "Default"); d != "" {
+		t.Errorf("Parameters.RefreshAfter.Default = %q, want empty: MinTokenAge's default must hold", d)
+	}
+	if d := get(t, tpl, "Parameters", "MinTokenAge", "Default"); d != "1h" {
+		t.Errorf("Parameters.MinTokenAge.Default = %q, want 1h", d)
+	}
+	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
+	want := map[string]any{"Fn::If": []any{"HasRefreshAfter", map[string]any{"Ref": "RefreshAfter"}, map[string]any{"Ref": "MinTokenAge"}}}
+	if got := vars["MIN_TOKEN_AGE"]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("MIN_TOKEN_AGE = %v, want !If [HasRefreshAfter, !Ref RefreshAfter, !Ref MinTokenAge]", got)
+	}
+	if _, old := vars["REFRESH_AFTER"]; old {
+		t.Errorf("the function still gets REFRESH_AFTER: it would log a deprecation on every deployed stack")
+	}
+	cond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "RefreshAfter"}, ""}}}}
+	if got := get(t, tpl, "Conditions", "HasRefreshAfter"); fmt.Sprint(got) != fmt.Sprint(cond) {
+		t.Errorf("Conditions.HasRefreshAfter = %v, want !Not [!Equals [!Ref RefreshAfter, \"\"]]", got)
+	}
+}

@@ -11,37 +11,6 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/repodoc"
 )
 
-// pendingRenames maps the names the docs already use for settings being
-// renamed on another branch (issue 15: REFRESH_AFTER becomes MIN_TOKEN_AGE)
-// to the names the code reads until that branch is merged. A doc name in
-// it counts as its code name. Once the code knows a doc name, the tests say
-// to delete its entry.
-var pendingRenames = map[string]string{
-	"MIN_TOKEN_AGE": "REFRESH_AFTER",
-	"min_token_age": "refresh_after",
-	"MinTokenAge":   "RefreshAfter",
-}
-
-// codeName is the name the code reads for a name the docs use.
-func codeName(doc string) string {
-	if c, ok := pendingRenames[doc]; ok {
-		return c
-	}
-	return doc
-}
-
-// staleRenames reports the entries of pendingRenames that the code already
-// reads by their new name, among known.
-func staleRenames(known []string) []string {
-	var out []string
-	for _, k := range known {
-		if _, ok := pendingRenames[k]; ok {
-			out = append(out, fmt.Sprintf("the code reads %s now: delete its entry from pendingRenames (docs_test.go)", k))
-		}
-	}
-	return out
-}
-
 // namedOnce checks that the names documented, each in its row, are exactly
 // want, each in one row: what is missing, doubled or unknown.
 func namedOnce(what string, rows map[string][]string, want []string) []string {
@@ -49,7 +18,7 @@ func namedOnce(what string, rows map[string][]string, want []string) []string {
 	seen := map[string]string{}
 	for _, row := range slices.Sorted(maps.Keys(rows)) {
 		for _, doc := range rows[row] {
-			name := codeName(doc)
+			name := doc
 			if !slices.Contains(want, name) {
 				problems = append(problems, fmt.Sprintf("row %q names %s %s, which the code does not have", row, what, doc))
 				continue
@@ -140,7 +109,7 @@ func checkParametersTable(rows [][]string, params map[string]any, labels []strin
 		default:
 			lastGroup = at
 			for _, n := range names {
-				if g, ok := groupOf[codeName(n)]; ok && g != labels[at] {
+				if g, ok := groupOf[n]; ok && g != labels[at] {
 					problems = append(problems, fmt.Sprintf("row %q: %s is in group %q, the template has it in %q", cells[1], n, labels[at], g))
 				}
 			}
@@ -159,7 +128,7 @@ func checkDefaults(row string, names []string, cell string, params map[string]an
 	spans := repodoc.CodeSpans(cell)
 	onlySpans := len(spans) > 0 && cell == "`"+strings.Join(spans, "`, `")+"`"
 	for i, n := range names {
-		p, ok := params[codeName(n)].(map[string]any)
+		p, ok := params[n].(map[string]any)
 		if !ok {
 			continue // namedOnce reports it
 		}
@@ -193,7 +162,7 @@ func TestParametersTable(t *testing.T) {
 	params := get(t, tpl, "Parameters").(map[string]any)
 	labels, members := parameterGroups(t, tpl)
 	rows := docTable(t, repodoc.Top, "### Parameters")
-	for _, p := range append(checkParametersTable(rows, params, labels, members), staleRenames(slices.Collect(maps.Keys(params)))...) {
+	for _, p := range checkParametersTable(rows, params, labels, members) {
 		t.Errorf("%s, ### Parameters: %s", repodoc.Top, p)
 	}
 }
@@ -222,7 +191,6 @@ func checkOutputsTable(rows [][]string, outputs map[string]any) []string {
 func TestSettingsTable(t *testing.T) {
 	rows := docTable(t, repodoc.Rotator, "## Configuration")
 	problems := checkSettingsTable(rows, config.Names(), config.ProviderNames())
-	problems = append(problems, staleRenames(config.Names())...)
 	for _, p := range problems {
 		t.Errorf("%s, ## Configuration: %s", repodoc.Rotator, p)
 	}
@@ -242,7 +210,7 @@ func checkSettingsTable(rows [][]string, names, providerNames []string) []string
 		}
 		v, f := repodoc.CodeSpans(cells[0]), repodoc.CodeSpans(cells[1])
 		vars[cells[0]], fields[cells[0]] = v, f
-		if len(f) > 0 && (len(v) != 1 || len(f) != 1 || codeName(f[0]) != config.SettingKey(codeName(v[0]))) {
+		if len(f) > 0 && (len(v) != 1 || len(f) != 1 || f[0] != config.SettingKey(v[0])) {
 			problems = append(problems, fmt.Sprintf("row %q: field %q is not the variable's (config.SettingKey)", cells[0], cells[1]))
 		}
 	}

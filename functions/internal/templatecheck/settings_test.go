@@ -11,7 +11,7 @@ import (
 
 // TestEverySettingRenewsTheFirstToken holds that each parameter that reaches
 // the function's environment also reaches FirstToken's properties (but
-// REFRESH_AFTER and TEST_URL, which do not change the token asked for), so
+// MIN_TOKEN_AGE and TEST_URL, which do not change the token asked for), so
 // that changing it sends the custom resource an Update: a new token made with
 // the new settings, before the deploy completes.
 func TestEverySettingRenewsTheFirstToken(t *testing.T) {
@@ -20,7 +20,7 @@ func TestEverySettingRenewsTheFirstToken(t *testing.T) {
 	props := refs(get(t, tpl, "Resources", "FirstToken", "Properties"))
 	params := get(t, tpl, "Parameters").(map[string]any)
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		if name == config.EnvRefreshAfter || name == config.EnvTestURL {
+		if name == config.EnvMinTokenAge || name == config.EnvTestURL {
 			continue
 		}
 		for ref := range refs(vars[name]) {
@@ -44,7 +44,7 @@ func TestParameterPatternsAgreeWithConfig(t *testing.T) {
 		{"Scope", config.EnvScope, []string{"openid,AdobeID,read_organizations", "openid email profile", "api://app/.default", "", "a\nb", "a\tb", "a\x7fb"}},
 		{"TokenParams", config.EnvTokenParams, []string{"", "audience=https://api.example.com/", "resource=a&resource=b", "audience=a\nb", "audience=a%0Ab"}},
 		{"TokenLifetime", config.EnvTokenLifetime, []string{"", "2h", "90m", "20m", "15m", "1.5h", "2 hours", "-1h"}},
-		{"RefreshAfter", config.EnvRefreshAfter, []string{"1h", "90m", "1.5h", "an hour", "-1h"}},
+		{"MinTokenAge", config.EnvMinTokenAge, []string{"1h", "90m", "1.5h", "an hour", "-1h"}},
 		// No loopback http here: the function takes it for local runs, the
 		// template refuses it, as a deployed function cannot reach one.
 		{"TestUrl", config.EnvTestURL, []string{"", "https://api.example.com/v1/me", "http://api.example.com/", "ftp://example.com/", "https://a b"}},

@@ -63,7 +63,7 @@ type Config struct {
 	// Output, if not nil, also receives the emulator's and bootstrap's
 	// output as it comes (Stack.Output has it all anyway).
 	Output io.Writer
-	// Env is added to the function's environment last, e.g. REFRESH_AFTER
+	// Env is added to the function's environment last, e.g. MIN_TOKEN_AGE
 	// or TOKEN_AUTH=basic; INTEGRATION_SECRET_PREFIX= turns the added
 	// integrations off.
 	Env []string
