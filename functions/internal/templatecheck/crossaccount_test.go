@@ -204,18 +204,7 @@ func paramView(t *testing.T, overrides map[string]any) map[string]any {
 			t.Fatalf("condition %s could not be decided", c)
 		}
 	}
-	view, _ := resolve(tpl, truth)
-	m := view.(map[string]any)
-	for _, section := range []string{"Resources", "Outputs"} {
-		entries, _ := m[section].(map[string]any)
-		for id, e := range entries {
-			c, _ := e.(map[string]any)["Condition"].(string)
-			if held, decided := truth[c]; decided && !held {
-				delete(entries, id)
-			}
-		}
-	}
-	return m
+	return decided(tpl, truth)
 }
 
 // resourceOf returns the resource id of view, or nil when it has none.

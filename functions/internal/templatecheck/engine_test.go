@@ -38,6 +38,13 @@ func engineView(t *testing.T, tpl map[string]any, engine string) map[string]any 
 		}
 		truth[cond] = value == engine
 	}
+	return decided(tpl, truth)
+}
+
+// decided returns the template with the conditions truth decides applied:
+// their Fn::If pick one branch, AWS::NoValue drops what it stands for, and
+// resources and outputs whose condition is false are gone.
+func decided(tpl map[string]any, truth map[string]bool) map[string]any {
 	view, _ := resolve(tpl, truth)
 	m := view.(map[string]any)
 	for _, section := range []string{"Resources", "Outputs"} {
