@@ -422,6 +422,10 @@ func parseTokenParams(raw string) (url.Values, error) {
 	return params, nil
 }
 
+// CheckURL is checkURL for the packages that take a URL from settings
+// config validated elsewhere, such as the provider's management API.
+func CheckURL(raw string) error { return checkURL(raw) }
+
 // checkURL accepts an absolute https URL, or http on a loopback host
 // (localhost, 127.0.0.0/8, ::1) for local emulators: the token URL gets
 // the client secret, the test URL a token. There is no setting that turns

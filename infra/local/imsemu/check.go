@@ -76,13 +76,22 @@ func (s *Server) check(req Request, creds credentials, parseErr error) *refusalC
 	}
 	s.mu.Lock()
 	client, ok := s.clients[creds.id]
+	var scopes []string
+	matched := -1
+	if ok {
+		scopes = client.scopes
+		matched = secretIndex(client.secrets, creds.secret)
+		if matched >= 0 && creds.secret != "" {
+			client.secrets[matched].lastUsed = s.now()
+		}
+	}
 	s.mu.Unlock()
 	switch {
 	case !ok:
 		return refuse(unknownClient, creds.id)
 	case creds.secret == "":
 		return refuse(missingSecret, creds.id)
-	case !secretMatches(client.Secrets, creds.secret):
+	case matched < 0:
 		return refuse(wrongSecret, creds.id)
 	}
 	for _, f := range s.profile.Require {
@@ -90,7 +99,7 @@ func (s *Server) check(req Request, creds credentials, parseErr error) *refusalC
 			return refuse(missingField, f)
 		}
 	}
-	return s.checkScope(req.Form.Get("scope"), client.Scopes)
+	return s.checkScope(req.Form.Get("scope"), scopes)
 }
 
 // checkScope applies the profile's scope rules and the client's allowed
@@ -148,13 +157,16 @@ func imsRefusal(c refusalCase) refusal {
 	return r("invalid_request", "invalid request")
 }
 
-// secretMatches compares in constant time against every valid secret.
-func secretMatches(valid []string, got string) bool {
-	match := 0
-	for _, v := range valid {
-		match |= subtle.ConstantTimeCompare([]byte(v), []byte(got))
+// secretIndex compares in constant time against every valid secret and
+// returns the index of the one got matches, or -1.
+func secretIndex(valid []secret, got string) int {
+	found := -1
+	for i, v := range valid {
+		if subtle.ConstantTimeCompare([]byte(v.value), []byte(got)) == 1 {
+			found = i
+		}
 	}
-	return match == 1
+	return found
 }
 
 // splitScope splits a scope field on sep, trimming spaces; an empty sep

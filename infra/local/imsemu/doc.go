@@ -47,6 +47,13 @@
 // it, client secret and all, into error_description: a client must keep
 // every form of its secret out of what it reports.
 //
+// Under the IMS profile it also serves the three I/O Management API calls
+// on a client's secrets (see ManagementPrefix) for a Client with an OrgID
+// and a CredentialID: list, add (at most MaxSecrets; a third is refused
+// with 400) and delete by uuid, with a bearer token it issued with the
+// management scopes (ManagementScopes). Each token request authenticated
+// with a secret moves that secret's last_used_at; Secrets shows them.
+//
 // Requests, Issued and LastRequest tell a test what the client did; they
 // hold no client secret. The server never logs a client secret or a token.
 // Every method is safe for concurrent use.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +33,11 @@ type Client struct {
 	// Scopes are the scopes the client may ask for; a request naming any
 	// other gets invalid_scope. Empty allows every scope.
 	Scopes []string
+	// OrgID and CredentialID place the client under the I/O Management
+	// API's /console/organizations/{OrgID}/credentials/{CredentialID}/secrets
+	// (see ManagementPrefix); an empty CredentialID serves no management
+	// calls for this client.
+	OrgID, CredentialID string
 }
 
 // Config sets up a Server.
@@ -98,7 +104,7 @@ type Server struct {
 	closeOnce     sync.Once
 
 	mu       sync.Mutex
-	clients  map[string]Client
+	clients  map[string]*client
 	queue    []Fault
 	sticky   *Fault
 	requests int
@@ -123,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 		formAnswer:    cfg.FormAnswer,
 		omitExpiresIn: cfg.OmitExpiresIn,
 		done:          make(chan struct{}),
-		clients:       map[string]Client{},
+		clients:       map[string]*client{},
 	}
 	_, _ = rand.Read(s.key)
 	if s.logger == nil {
@@ -144,7 +150,8 @@ func New(cfg Config) (*Server, error) {
 }
 
 // SetClient registers or replaces a client, for instance to rotate its
-// secrets while the server runs.
+// secrets while the server runs. A secret the client already held keeps its
+// uuid, creation time and last use; a new one gets a new uuid.
 func (s *Server) SetClient(id string, c Client) error {
 	if id == "" {
 		return fmt.Errorf("registering a client: empty client id")
@@ -160,7 +167,7 @@ func (s *Server) SetClient(id string, c Client) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.clients[id] = Client{Secrets: secrets, Scopes: slices.Clone(c.Scopes)}
+	s.clients[id] = s.newClient(s.clients[id], secrets, c)
 	return nil
 }
 
@@ -220,11 +227,16 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.done) })
 }
 
-// ServeHTTP answers POST on any path matching the profile's Path; other
-// paths get 404, other methods 405.
+// ServeHTTP answers POST on any path matching the profile's Path, and,
+// under the IMS profile, the management calls under ManagementPrefix
+// (faults do not apply to them); other paths get 404, other methods 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	debugID := newDebugID()
 	w.Header().Set("X-Debug-Id", debugID)
+	if s.profile.Name == "ims" && strings.HasPrefix(r.URL.Path, ManagementPrefix) {
+		s.serveManagement(w, r, debugID)
+		return
+	}
 	if !matchPath(s.profile.Path, r.URL.Path) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 		return
