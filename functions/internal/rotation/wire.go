@@ -96,7 +96,10 @@ func NewFetchers(base oauthtoken.Config) func(config.Provider) Fetcher {
 			return f
 		}
 		c := base
-		c.TokenURL, c.Scope, c.Basic, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.TokenAuth == config.AuthBasic, p.Params(), p.TokenLifetime
+		c.TokenURL, c.Scope, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.Params(), p.TokenLifetime
+		if p.TokenAuth == config.AuthBasic {
+			c.Auth = oauthtoken.BasicAuth{}
+		}
 		f := oauthtoken.New(c)
 		made[p] = f
 		return f
