@@ -188,7 +188,9 @@ type failingSigner struct {
 	err error
 }
 
-func (f failingSigner) Sign(_ io.Reader, _ []byte, _ crypto.SignerOpts) ([]byte, error) { return nil, f.err }
+func (f failingSigner) Sign(_ io.Reader, _ []byte, _ crypto.SignerOpts) ([]byte, error) {
+	return nil, f.err
+}
 
 func TestJWTAuthScrubsTheAssertionFromAnswers(t *testing.T) {
 	show := func(_, body string) string {
