@@ -248,4 +248,3 @@ func TestPrivateKeyJWTFaults(t *testing.T) {
 		})
 	}
 }
-
