@@ -300,7 +300,8 @@ func secretName(id string) string {
 // "token_params" or "test_url" means none; any other empty field means p's
 // value. An integration whose "token_url" is not p's and that sets no
 // "test_url" gets none (TestURLWithheld): p's may be another provider's,
-// and a token goes to no other provider. The error names every bad field
+// and a token goes to no other provider; nor p's ASSERTION_AUDIENCE, whose
+// default, the token URL, then applies. The error names every bad field
 // and quotes no value of a field it does not know.
 func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	defaults := p
@@ -352,6 +353,9 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	}
 	if _, own := fields[SettingKey(EnvTestURL)]; !own && p.TokenURL != defaults.TokenURL && p.TestURL != "" {
 		p.TestURL, p.TestURLWithheld = "", true
+	}
+	if _, own := fields[SettingKey(EnvAssertionAudience)]; !own && p.TokenURL != defaults.TokenURL {
+		p.AssertionAudience = "" // the environment's names another provider: this one's token URL
 	}
 	return p, nil
 }

@@ -453,3 +453,23 @@ func TestCheckClientSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestOverlayAudienceStaysWithItsProvider(t *testing.T) {
+	m := base()
+	m[EnvAssertionAudience] = "https://issuer.example/"
+	cfg, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := json.RawMessage(`"https://other.example/token"`)
+	if p, err := cfg.Provider.Overlay(map[string]json.RawMessage{"token_url": own}); err != nil || p.AssertionAudience != "" {
+		t.Errorf("Overlay(own token_url) = %q, %v; want no audience (the token URL is the default)", p.AssertionAudience, err)
+	}
+	p, err := cfg.Provider.Overlay(map[string]json.RawMessage{"token_url": own, "assertion_audience": json.RawMessage(`"https://other.example/"`)})
+	if err != nil || p.AssertionAudience != "https://other.example/" {
+		t.Errorf("Overlay(own token_url and audience) = %q, %v; want its own", p.AssertionAudience, err)
+	}
+	if p, err := cfg.Provider.Overlay(nil); err != nil || p.AssertionAudience != "https://issuer.example/" {
+		t.Errorf("Overlay(nothing) = %q, %v; want the environment's", p.AssertionAudience, err)
+	}
+}
