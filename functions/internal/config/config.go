@@ -12,11 +12,13 @@
 package config
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -36,6 +38,12 @@ const (
 	EnvTokenParams             = "TOKEN_PARAMS"
 	EnvTokenLifetime           = "TOKEN_LIFETIME"
 	EnvTestURL                 = "TEST_URL"
+	EnvSigningKey              = "SIGNING_KEY"
+	EnvSigningAlg              = "SIGNING_ALG"
+	EnvAssertionAudience       = "ASSERTION_AUDIENCE"
+	EnvSigningKeyID            = "SIGNING_KEY_ID"
+	EnvSigningCertSHA256       = "SIGNING_CERT_SHA256"
+	EnvSigningCertSHA1         = "SIGNING_CERT_SHA1"
 	EnvIntegration             = "INTEGRATION"
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
 )
@@ -80,19 +88,30 @@ const (
 	AuthBody TokenAuth = "body"
 	// AuthBasic sends them in an HTTP Basic header (RFC 6749 section 2.3.1).
 	AuthBasic TokenAuth = "basic"
+	// AuthPrivateKeyJWT sends a JWT signed by SIGNING_KEY, a KMS key, and
+	// no client secret (RFC 7523 section 2.2).
+	AuthPrivateKeyJWT TokenAuth = "private_key_jwt"
+)
+
+// The SIGNING_ALG values, for an RSA signing key; a P-256 key signs ES256.
+const (
+	AlgRS256 = "RS256"
+	AlgPS256 = "PS256"
 )
 
 // Names returns every variable Load reads, in a fixed order.
 func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge,
-		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvIntegration, EnvIntegrationSecretPrefix}
+		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID,
+		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvIntegration, EnvIntegrationSecretPrefix}
 }
 
 // ProviderNames returns the variables that make up a Provider, in a fixed
 // order. Each can also be set per integration, in the credentials secret,
 // under its SettingKey.
 func ProviderNames() []string {
-	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL}
+	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL,
+		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -135,6 +154,22 @@ type Provider struct {
 	// may belong to another provider, which must never get its token. False
 	// means TestURL is as configured.
 	TestURLWithheld bool
+	// SigningKey is the ARN of the KMS key, or of its alias, that signs the
+	// client assertion of private_key_jwt; empty for the other methods.
+	SigningKey string
+	// SigningAlg is RS256 or PS256 for an RSA signing key; empty means
+	// RS256. A P-256 key signs ES256 whatever it says.
+	SigningAlg string
+	// AssertionAudience is the assertion's aud claim; empty means TokenURL
+	// (some providers want their issuer).
+	AssertionAudience string
+	// SigningKeyID is the assertion's kid header, where the provider
+	// registered a JWK; empty sends none.
+	SigningKeyID string
+	// SigningCertSHA256 and SigningCertSHA1 are the registered
+	// certificate's thumbprints in lower-case hex, sent as the x5t#S256 and
+	// x5t headers (Entra ID); empty sends none.
+	SigningCertSHA256, SigningCertSHA1 string
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -265,7 +300,8 @@ func secretName(id string) string {
 // "token_params" or "test_url" means none; any other empty field means p's
 // value. An integration whose "token_url" is not p's and that sets no
 // "test_url" gets none (TestURLWithheld): p's may be another provider's,
-// and a token goes to no other provider. The error names every bad field
+// and a token goes to no other provider; nor p's ASSERTION_AUDIENCE, whose
+// default, the token URL, then applies. The error names every bad field
 // and quotes no value of a field it does not know.
 func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	defaults := p
@@ -308,11 +344,18 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 			errs = append(errs, fmt.Errorf("field %q (%s for this integration): %w", key, name, err))
 		}
 	}
+	if len(errs) == 0 && p.TokenAuth == AuthPrivateKeyJWT && p.SigningKey == "" {
+		errs = append(errs, fmt.Errorf("%s is %s but no %s (field %q) names the KMS key that signs the assertion",
+			EnvTokenAuth, AuthPrivateKeyJWT, EnvSigningKey, SettingKey(EnvSigningKey)))
+	}
 	if len(errs) > 0 {
 		return Provider{}, errors.Join(errs...)
 	}
 	if _, own := fields[SettingKey(EnvTestURL)]; !own && p.TokenURL != defaults.TokenURL && p.TestURL != "" {
 		p.TestURL, p.TestURLWithheld = "", true
+	}
+	if _, own := fields[SettingKey(EnvAssertionAudience)]; !own && p.TokenURL != defaults.TokenURL {
+		p.AssertionAudience = "" // the environment's names another provider: this one's token URL
 	}
 	return p, nil
 }
@@ -353,11 +396,46 @@ func (p *Provider) set(name, v string) error {
 		p.Scope = v
 	case EnvTokenAuth:
 		switch a := TokenAuth(v); a {
-		case AuthBody, AuthBasic:
+		case AuthBody, AuthBasic, AuthPrivateKeyJWT:
 			p.TokenAuth = a
 		default:
-			return fmt.Errorf("%q is not one of %q or %q", v, AuthBody, AuthBasic)
+			return fmt.Errorf("%q is not one of %q, %q or %q", v, AuthBody, AuthBasic, AuthPrivateKeyJWT)
 		}
+	case EnvSigningKey:
+		if !kmsKeyARN.MatchString(v) {
+			return fmt.Errorf("%q is not the ARN of a KMS key or alias, such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab or arn:aws:kms:eu-west-1:111122223333:alias/tokenrotator", v)
+		}
+		p.SigningKey = v
+	case EnvSigningAlg:
+		if v != AlgRS256 && v != AlgPS256 {
+			return fmt.Errorf("%q is not one of %q or %q (a P-256 key signs ES256 without this setting)", v, AlgRS256, AlgPS256)
+		}
+		p.SigningAlg = v
+	case EnvAssertionAudience:
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		}
+		p.AssertionAudience = v
+	case EnvSigningKeyID:
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		}
+		if len(v) > 256 {
+			return fmt.Errorf("is %d bytes long, at most 256", len(v))
+		}
+		p.SigningKeyID = v
+	case EnvSigningCertSHA256:
+		h, err := thumbprint(v, 32)
+		if err != nil {
+			return err
+		}
+		p.SigningCertSHA256 = h
+	case EnvSigningCertSHA1:
+		h, err := thumbprint(v, 20)
+		if err != nil {
+			return err
+		}
+		p.SigningCertSHA1 = h
 	case EnvMinTokenAge:
 		d, err := time.ParseDuration(v)
 		switch {
@@ -388,10 +466,38 @@ func (p *Provider) set(name, v string) error {
 	return nil
 }
 
+// kmsKeyARN matches the ARN of a KMS key or alias.
+var kmsKeyARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,64}|alias/[A-Za-z0-9/_-]{1,250})$`)
+
+// thumbprint parses a certificate thumbprint of size bytes in hex, with or
+// without colons between the bytes, as portals show them; it returns lower
+// hex.
+func thumbprint(v string, size int) (string, error) {
+	h := strings.ToLower(strings.ReplaceAll(v, ":", ""))
+	if b, err := hex.DecodeString(h); err != nil || len(b) != size {
+		return "", fmt.Errorf("%q is not a thumbprint of %d bytes in hex (%d hex digits, colons allowed)", v, size, 2*size)
+	}
+	return h, nil
+}
+
+// CheckClientSecret says whether a credentials secret that has a client
+// secret (or has none) suits p: private_key_jwt sends none, so a secret
+// beside it is ambiguous; the other methods need one.
+func (p Provider) CheckClientSecret(has bool) error {
+	switch {
+	case p.TokenAuth == AuthPrivateKeyJWT && has:
+		return fmt.Errorf(`holds a "client_secret", but %s is %s, which sends none: ambiguous, remove the client_secret (or choose another %s)`,
+			SettingKey(EnvTokenAuth), AuthPrivateKeyJWT, SettingKey(EnvTokenAuth))
+	case p.TokenAuth != AuthPrivateKeyJWT && !has:
+		return errors.New(`field "client_secret" is missing`)
+	}
+	return nil
+}
+
 // reservedParams are the form fields the rotator sets itself: TOKEN_PARAMS
 // may not replace them, so that the credentials and the grant always come
 // from where they are configured.
-var reservedParams = []string{"grant_type", "client_id", "client_secret", "scope"}
+var reservedParams = []string{"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type", "scope"}
 
 // parseTokenParams parses TOKEN_PARAMS, a URL query string such as
 // "audience=https://api.example.com/" (a key may repeat). It refuses a

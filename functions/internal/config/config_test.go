@@ -131,6 +131,15 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"test url plain http", EnvTestURL, "http://api.example.com/ping", "https is required"},
 		{"test url relative", EnvTestURL, "/ping", "absolute URL"},
 		{"test url with user info", EnvTestURL, "https://u:p@api.example.com/", "user information"},
+		{"signing key not an ARN", EnvSigningKey, "1234abcd-12ab-34cd-56ef-1234567890ab", "not the ARN of a KMS key or alias"},
+		{"signing key of another service", EnvSigningKey, "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x", "not the ARN of a KMS key"},
+		{"signing alg ES256", EnvSigningAlg, "ES256", `"ES256" is not one of "RS256" or "PS256"`},
+		{"audience with a newline", EnvAssertionAudience, "https://a\nb", "control characters"},
+		{"key id with a newline", EnvSigningKeyID, "k\n1", "control characters"},
+		{"key id too long", EnvSigningKeyID, strings.Repeat("k", 257), "at most 256"},
+		{"sha256 thumbprint too short", EnvSigningCertSHA256, strings.Repeat("ab", 20), "not a thumbprint of 32 bytes"},
+		{"sha1 thumbprint not hex", EnvSigningCertSHA1, strings.Repeat("zz", 20), "not a thumbprint of 20 bytes"},
+		{"params set client_assertion", EnvTokenParams, "client_assertion=x", `must not set "client_assertion"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +240,8 @@ func TestTestURL(t *testing.T) {
 func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
 	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,MIN_TOKEN_AGE,TOKEN_PARAMS,TOKEN_LIFETIME," +
-		"TEST_URL,INTEGRATION,INTEGRATION_SECRET_PREFIX"
+		"TEST_URL,SIGNING_KEY,SIGNING_ALG,ASSERTION_AUDIENCE,SIGNING_KEY_ID,SIGNING_CERT_SHA256,SIGNING_CERT_SHA1," +
+		"INTEGRATION,INTEGRATION_SECRET_PREFIX"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
@@ -376,5 +386,90 @@ func TestOverlayRefusesBadFields(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Overlay() error = %v, want it to contain %q", err, want)
 		}
+	}
+}
+
+const testKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+func TestLoadPrivateKeyJWTSettings(t *testing.T) {
+	m := base()
+	m[EnvTokenAuth] = "private_key_jwt"
+	m[EnvSigningKey] = "arn:aws:kms:eu-west-1:111122223333:alias/tokenrotator"
+	m[EnvSigningAlg] = "PS256"
+	m[EnvAssertionAudience] = "https://login.example.com/tenant/v2.0"
+	m[EnvSigningKeyID] = "key-2026"
+	m[EnvSigningCertSHA256] = strings.Repeat("AB:", 31) + "AB"
+	m[EnvSigningCertSHA1] = strings.Repeat("0f", 20)
+	got, err := Load(env(m))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	p := got.Provider
+	if p.TokenAuth != AuthPrivateKeyJWT || p.SigningKey != m[EnvSigningKey] || p.SigningAlg != "PS256" ||
+		p.AssertionAudience != m[EnvAssertionAudience] || p.SigningKeyID != "key-2026" ||
+		p.SigningCertSHA256 != strings.Repeat("ab", 32) || p.SigningCertSHA1 != strings.Repeat("0f", 20) {
+		t.Errorf("Load() = %+v, want the settings given, thumbprints in lower-case hex", p)
+	}
+}
+
+func TestOverlayPrivateKeyJWT(t *testing.T) {
+	cfg, err := Load(env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Provider.Overlay(map[string]json.RawMessage{
+		"token_auth": json.RawMessage(`"private_key_jwt"`), "signing_key": json.RawMessage(`"` + testKeyARN + `"`),
+		"signing_key_id": json.RawMessage(`"kid-1"`),
+	})
+	if err != nil || p.TokenAuth != AuthPrivateKeyJWT || p.SigningKey != testKeyARN || p.SigningKeyID != "kid-1" {
+		t.Fatalf("Overlay() = %+v, %v; want private_key_jwt with the key and kid", p, err)
+	}
+	_, err = cfg.Provider.Overlay(map[string]json.RawMessage{"token_auth": json.RawMessage(`"private_key_jwt"`)})
+	if err == nil || !strings.Contains(err.Error(), "TOKEN_AUTH is private_key_jwt but no SIGNING_KEY (field \"signing_key\")") {
+		t.Errorf("Overlay(private_key_jwt without a key) error = %v, want one naming the missing key", err)
+	}
+	_, err = cfg.Provider.Overlay(map[string]json.RawMessage{"signing_cert_sha1": json.RawMessage(`"abc"`)})
+	if err == nil || !strings.Contains(err.Error(), `field "signing_cert_sha1" (SIGNING_CERT_SHA1 for this integration)`) {
+		t.Errorf("Overlay(bad thumbprint) error = %v, want one naming the field", err)
+	}
+}
+
+func TestCheckClientSecret(t *testing.T) {
+	jwt := Provider{TokenAuth: AuthPrivateKeyJWT, SigningKey: testKeyARN}
+	for _, tt := range []struct {
+		name string
+		p    Provider
+		has  bool
+		want string
+	}{
+		{"body with a secret", Provider{TokenAuth: AuthBody}, true, ""},
+		{"basic without one", Provider{TokenAuth: AuthBasic}, false, `field "client_secret" is missing`},
+		{"private_key_jwt without one", jwt, false, ""},
+		{"private_key_jwt with one", jwt, true, `holds a "client_secret", but token_auth is private_key_jwt, which sends none: ambiguous`},
+	} {
+		err := tt.p.CheckClientSecret(tt.has)
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: CheckClientSecret() = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestOverlayAudienceStaysWithItsProvider(t *testing.T) {
+	m := base()
+	m[EnvAssertionAudience] = "https://issuer.example/"
+	cfg, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := json.RawMessage(`"https://other.example/token"`)
+	if p, err := cfg.Provider.Overlay(map[string]json.RawMessage{"token_url": own}); err != nil || p.AssertionAudience != "" {
+		t.Errorf("Overlay(own token_url) = %q, %v; want no audience (the token URL is the default)", p.AssertionAudience, err)
+	}
+	p, err := cfg.Provider.Overlay(map[string]json.RawMessage{"token_url": own, "assertion_audience": json.RawMessage(`"https://other.example/"`)})
+	if err != nil || p.AssertionAudience != "https://other.example/" {
+		t.Errorf("Overlay(own token_url and audience) = %q, %v; want its own", p.AssertionAudience, err)
+	}
+	if p, err := cfg.Provider.Overlay(nil); err != nil || p.AssertionAudience != "https://issuer.example/" {
+		t.Errorf("Overlay(nothing) = %q, %v; want the environment's", p.AssertionAudience, err)
 	}
 }

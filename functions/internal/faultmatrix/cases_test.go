@@ -182,7 +182,7 @@ func cases() []matrixCase {
 		{config.EnvTokenURL, "http://ims.example/ims/token/v3", `TOKEN_URL: "http://ims.example/ims/token/v3": https is required`},
 		{config.EnvTokenURL, "ims-na1.adobelogin.com/ims/token/v3", "TOKEN_URL: \"ims-na1.adobelogin.com/ims/token/v3\" is not an absolute URL with a host"},
 		{config.EnvScope, "openid\nAdobeID", "SCOPE: must not contain control characters"},
-		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body" or "basic"`},
+		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body", "basic" or "private_key_jwt"`},
 		{config.EnvMinTokenAge, "soon", `MIN_TOKEN_AGE: "soon" is not a Go duration`},
 		{config.EnvMinTokenAge, "0s", `MIN_TOKEN_AGE: "0s" must be above zero`},
 		{config.EnvTokenParams, "audience=a&client_secret=x", `TOKEN_PARAMS: must not set "client_secret"`},

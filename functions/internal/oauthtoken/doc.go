@@ -5,8 +5,11 @@
 //	f := oauthtoken.New(oauthtoken.Config{TokenURL: url, Scope: scope})
 //	tok, err := f.Fetch(ctx, oauthtoken.Credentials{ClientID: id, ClientSecret: secret})
 //
-// The request goes through golang.org/x/oauth2/clientcredentials with the
-// credentials in the form body (or a Basic header), the comma-separated
+// The client authenticates through Config.Auth, one small type per method
+// behind ClientAuth: BodyAuth (the form body, the default), BasicAuth (a
+// Basic header) and JWTAuth (private_key_jwt, an assertion signed through
+// crypto.Signer, a new one per attempt); the Fetcher knows none by name.
+// The request goes through golang.org/x/oauth2/clientcredentials, the comma-separated
 // scope as one element, an HTTP client that has timeouts, refuses redirects
 // and caps response bodies. Network errors, 5xx and 429 are retried with
 // jittered exponential backoff, honouring Retry-After; OAuth errors such as

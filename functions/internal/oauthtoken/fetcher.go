@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,10 +40,12 @@ type Config struct {
 	TokenURL string
 	// Scope is sent as is, as one form field; empty sends no scope.
 	Scope string
-	// Basic sends the credentials in a Basic header instead of the form body.
-	Basic bool
+	// Auth is how the client authenticates: BodyAuth, BasicAuth or JWTAuth;
+	// nil means BodyAuth.
+	Auth ClientAuth
 	// Params are extra form fields (audience, resource, ...). Callers keep
-	// grant_type, client_id, client_secret and scope out of them.
+	// grant_type, client_id, client_secret, client_assertion,
+	// client_assertion_type and scope out of them.
 	Params url.Values
 	// Lifetime is assumed for an answer with neither expires_in nor a JWT
 	// access token carrying exp; zero means such an answer is refused.
@@ -77,6 +80,9 @@ type Fetcher struct {
 
 // New returns a Fetcher for cfg, filling in defaults. It makes no request.
 func New(cfg Config) *Fetcher {
+	if cfg.Auth == nil {
+		cfg.Auth = BodyAuth{}
+	}
 	if cfg.Transport == nil {
 		cfg.Transport = newTransport()
 	}
@@ -114,17 +120,14 @@ func New(cfg Config) *Fetcher {
 // while the context's deadline, less Config.Reserve, leaves room. The error
 // is an *Error unless ctx ended.
 func (f *Fetcher) Fetch(ctx context.Context, creds Credentials) (Token, error) {
-	if creds.ClientID == "" || creds.ClientSecret == "" {
-		return Token{}, &Error{Reason: "token request not sent: client_id and client_secret are both required"}
-	}
-	sc := newScrubber(secretForms(creds)...)
+	secrets := secretForms(creds)
 	var last *Error
 	for n := 1; ; n++ {
 		budget, ok := f.budget(ctx)
 		if !ok {
 			return Token{}, f.giveUp(last, n-1, "no time left before the deadline")
 		}
-		tok, err := f.attempt(ctx, creds, sc, budget)
+		tok, err := f.attempt(ctx, creds, secrets, budget)
 		if err == nil {
 			tok.Attempts = n
 			return tok, nil
@@ -194,22 +197,39 @@ func (f *Fetcher) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// attempt makes one request; sc scrubs creds' secret from what the
-// endpoint sends back.
-func (f *Fetcher) attempt(ctx context.Context, creds Credentials, sc scrubber, timeout time.Duration) (Token, *Error) {
+// attempt makes one request, authenticated anew; secrets are the forms of
+// creds' secret, scrubbed from what the endpoint sends back with those of
+// the attempt's own credentials (an assertion).
+func (f *Fetcher) attempt(ctx context.Context, creds Credentials, secrets []string, timeout time.Duration) (Token, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	auth, err := f.cfg.Auth.Authenticate(ctx, creds, f.cfg.TokenURL)
+	if err != nil {
+		sc := newScrubber(secrets...)
+		return Token{}, &Error{Reason: "token request not sent", Err: errors.New(sc.scrub(err.Error()))}
+	}
+	sc := newScrubber(append(slices.Clone(secrets), auth.Scrub...)...)
 	rec := &attempt{base: f.cfg.Transport, limit: f.cfg.MaxBody}
 	hc := &http.Client{Transport: rec, CheckRedirect: refuseRedirect}
 	cc := clientcredentials.Config{
 		ClientID:       creds.ClientID,
-		ClientSecret:   creds.ClientSecret,
+		ClientSecret:   auth.Secret,
 		TokenURL:       f.cfg.TokenURL,
 		EndpointParams: f.cfg.Params,
 		AuthStyle:      oauth2.AuthStyleInParams,
 	}
-	if f.cfg.Basic {
+	if len(auth.Form) > 0 {
+		params := url.Values{}
+		for k, v := range f.cfg.Params {
+			params[k] = v
+		}
+		for k, v := range auth.Form {
+			params[k] = v
+		}
+		cc.EndpointParams = params
+	}
+	if auth.Header {
 		cc.AuthStyle = oauth2.AuthStyleInHeader
 	}
 	if f.cfg.Scope != "" {

@@ -116,7 +116,7 @@ func TestFetchSendsTheIMSRequest(t *testing.T) {
 }
 
 func TestFetchBasicAuthKeepsTheSecretOutOfTheBody(t *testing.T) {
-	h := newHarness(t, Config{Basic: true}, ok)
+	h := newHarness(t, Config{Auth: BasicAuth{}}, ok)
 	if _, err := h.f.Fetch(context.Background(), goodCreds); err != nil {
 		t.Fatalf("Fetch() error = %v", err)
 	}
@@ -357,4 +357,12 @@ func TestFetchSendsASpaceSeparatedScopeAsIs(t *testing.T) {
 	if got := h.ep.forms[0]; !strings.HasSuffix(got, "&scope=openid+email") {
 		t.Errorf("form = %q, want scope=openid+email", got)
 	}
+}
+
+// authOf returns BasicAuth when basic is set, else BodyAuth.
+func authOf(basic bool) ClientAuth {
+	if basic {
+		return BasicAuth{}
+	}
+	return BodyAuth{}
 }

@@ -118,7 +118,7 @@ func TestFetchSendsTokenParams(t *testing.T) {
 	params := url.Values{"audience": {"https://api.example.com/"}, "resource": {"a", "b"}}
 	for _, basic := range []bool{false, true} {
 		t.Run(fmt.Sprintf("basic=%v", basic), func(t *testing.T) {
-			h := newHarness(t, Config{Params: params, Basic: basic}, ok)
+			h := newHarness(t, Config{Params: params, Auth: authOf(basic)}, ok)
 			if _, err := h.f.Fetch(context.Background(), goodCreds); err != nil {
 				t.Fatalf("Fetch() error = %v", err)
 			}

@@ -133,7 +133,7 @@ func TestFetchScrubsEveryFormOfAnEchoedSecret(t *testing.T) {
 		for name, show := range shows {
 			t.Run(fmt.Sprintf("basic=%v/%s", basic, name), func(t *testing.T) {
 				// A 503 first, so that the retry's log line carries the echo too.
-				h := newHarness(t, Config{Basic: basic}, echo(503, show), echo(400, show))
+				h := newHarness(t, Config{Auth: authOf(basic)}, echo(503, show), echo(400, show))
 				_, err := h.f.Fetch(context.Background(), creds)
 				if err == nil {
 					t.Fatal("Fetch() error = nil, want the echoed refusal")

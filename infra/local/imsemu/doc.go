@@ -37,6 +37,12 @@
 // lifetime). Config.FormAnswer and Config.OmitExpiresIn vary any profile's
 // answer.
 //
+// A client registered with a PublicKey instead of secrets authenticates
+// with private_key_jwt (RFC 7523) where its profile takes it (Okta, Auth0,
+// Entra ID, Keycloak): the server verifies the assertion as such a provider
+// does (the alg fits the key, the signature, kid, iss and sub, aud, the exp
+// window, nbf and iat) and refuses a jti it has seen.
+//
 // Faults replace the normal answer, for testing a client's error handling:
 //
 //	emu.Enqueue(imsemu.Status(503, "2"), imsemu.NotJSON()) // the next two requests, in order

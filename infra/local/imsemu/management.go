@@ -1,6 +1,7 @@
 package imsemu
 
 import (
+	"crypto"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -32,6 +33,11 @@ type client struct {
 	secrets             []secret
 	scopes              []string
 	orgID, credentialID string
+	// publicKey, keyID and audience are a private_key_jwt client's (see
+	// Client).
+	publicKey crypto.PublicKey
+	keyID     string
+	audience  string
 }
 
 // secret is one client secret: its value, which only the add's answer ever
@@ -57,7 +63,8 @@ type SecretInfo struct {
 // newClient builds a client from c and its cleaned secrets, keeping the
 // uuid, creation and last use of each secret old already held.
 func (s *Server) newClient(old *client, secrets []string, c Client) *client {
-	out := &client{scopes: slices.Clone(c.Scopes), orgID: c.OrgID, credentialID: c.CredentialID}
+	out := &client{scopes: slices.Clone(c.Scopes), orgID: c.OrgID, credentialID: c.CredentialID,
+		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience}
 	now := s.now()
 	for _, v := range secrets {
 		sec := secret{value: v, uuid: newDebugID(), created: now}

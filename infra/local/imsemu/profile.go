@@ -52,6 +52,9 @@ const (
 	AuthBasic AuthMethods = 1 << iota
 	// AuthBody is client_secret_post: client_id and client_secret form fields.
 	AuthBody
+	// AuthPrivateKeyJWT is private_key_jwt: a JWT signed by the client's
+	// key, in client_assertion (RFC 7523), checked by checkAssertion.
+	AuthPrivateKeyJWT
 )
 
 // Profiles returns every documented profile, IMS first. The slice and its
@@ -60,18 +63,19 @@ func Profiles() []Profile {
 	return []Profile{
 		{Name: "ims", Path: TokenPath, Auth: AuthBasic | AuthBody, ScopeRequired: true, ScopeSeparator: ",",
 			ExpiresIn: DefaultExpiresIn},
-		{Name: "auth0", Path: "/oauth/token", Auth: AuthBasic | AuthBody, Require: []string{"audience"},
+		{Name: "auth0", Path: "/oauth/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, Require: []string{"audience"},
 			ExpiresIn: 86400, JWT: true},
-		{Name: "entra-v2", Path: "/{tenant}/oauth2/v2.0/token", Auth: AuthBasic | AuthBody, ScopeRequired: true,
+		{Name: "entra-v2", Path: "/{tenant}/oauth2/v2.0/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, ScopeRequired: true,
 			ScopeSuffix: "/.default", ExpiresIn: 3599, JWT: true},
-		{Name: "entra-v1", Path: "/{tenant}/oauth2/token", Auth: AuthBasic | AuthBody, Require: []string{"resource"},
+		{Name: "entra-v1", Path: "/{tenant}/oauth2/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, Require: []string{"resource"},
 			ExpiresIn: 3599, JWT: true},
 		{Name: "cognito", Path: "/oauth2/token", Auth: AuthBasic | AuthBody, ExpiresIn: 3600, JWT: true},
 		// Okta's default method for a client is client_secret_basic; a client
-		// set to client_secret_post would be Auth: AuthBody.
-		{Name: "okta", Path: "/oauth2/default/v1/token", Auth: AuthBasic, ScopeRequired: true, ExpiresIn: 3600, JWT: true},
+		// set to client_secret_post would be Auth: AuthBody. Okta, Auth0,
+		// Entra ID and Keycloak also take private_key_jwt.
+		{Name: "okta", Path: "/oauth2/default/v1/token", Auth: AuthBasic | AuthPrivateKeyJWT, ScopeRequired: true, ExpiresIn: 3600, JWT: true},
 		// 300 s is Keycloak's default realm accessTokenLifespan.
-		{Name: "keycloak", Path: "/realms/{realm}/protocol/openid-connect/token", Auth: AuthBasic | AuthBody,
+		{Name: "keycloak", Path: "/realms/{realm}/protocol/openid-connect/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT,
 			ExpiresIn: 300, JWT: true},
 		// Salesforce documents the credentials in the body; HTTP Basic appears
 		// only in a Postman collection (UNCONFIRMED), so this profile refuses

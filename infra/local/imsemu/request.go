@@ -23,6 +23,9 @@ type Request struct {
 	BasicUser string
 	// SecretInForm reports whether the body held a client_secret field.
 	SecretInForm bool
+	// AssertionInForm reports whether the body held a client_assertion
+	// (private_key_jwt); Form keeps client_assertion_type, not the assertion.
+	AssertionInForm bool
 }
 
 // credentials are the client's id and secret, from the form or the
@@ -30,6 +33,9 @@ type Request struct {
 type credentials struct {
 	id, secret       string
 	inForm, inHeader bool
+	// assertionType and assertion are private_key_jwt's fields; url is
+	// the token URL the request was sent to, an assertion's default aud.
+	assertionType, assertion, url string
 	// echo is the request as received, secret and all, for Fault.Echo.
 	echo string
 }
@@ -61,6 +67,16 @@ func readRequest(r *http.Request) (Request, credentials, error) {
 		creds.secret = form.Get("client_secret")
 		form.Del("client_secret")
 	}
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		creds.assertionType, creds.assertion = form.Get("client_assertion_type"), form.Get("client_assertion")
+		form.Del("client_assertion")
+		req.AssertionInForm = true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	creds.url = scheme + "://" + r.Host + r.URL.Path
 	if form.Has("client_id") {
 		creds.inForm = true
 		creds.id = form.Get("client_id")

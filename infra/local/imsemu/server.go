@@ -1,6 +1,7 @@
 package imsemu
 
 import (
+	"crypto"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,15 @@ type Client struct {
 	// (see ManagementPrefix); an empty CredentialID serves no management
 	// calls for this client.
 	OrgID, CredentialID string
+	// PublicKey is the key a private_key_jwt client registered (RSA or
+	// P-256): its assertions must verify with it. A client has secrets or
+	// a key, not both.
+	PublicKey crypto.PublicKey
+	// KeyID is the kid the key was registered under; empty accepts any.
+	KeyID string
+	// Audience is the aud its assertions must carry; empty means the token
+	// URL the request was sent to.
+	Audience string
 }
 
 // Config sets up a Server.
@@ -110,6 +120,7 @@ type Server struct {
 	requests int
 	issued   []Issued
 	last     *Request
+	jtis     map[string]time.Time // client id and jti of each assertion seen, until its exp
 }
 
 // New returns a Server for cfg. It fails when a client has no secret or
@@ -162,7 +173,10 @@ func (s *Server) SetClient(id string, c Client) error {
 			secrets = append(secrets, sec)
 		}
 	}
-	if len(secrets) == 0 || len(secrets) > MaxSecrets {
+	switch {
+	case c.PublicKey != nil && len(secrets) > 0:
+		return fmt.Errorf("registering client %q: client secrets and a public key, want one or the other", id)
+	case c.PublicKey == nil && (len(secrets) == 0 || len(secrets) > MaxSecrets):
 		return fmt.Errorf("registering client %q: %d client secrets, want 1 to %d", id, len(secrets), MaxSecrets)
 	}
 	s.mu.Lock()

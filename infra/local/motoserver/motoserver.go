@@ -15,7 +15,10 @@
 // lookups iterate over the dict of secrets), so the backend's calls are made
 // one at a time; and GetSecretValue without a version answers with the
 // version that was current before an UpdateSecretVersionStage moved
-// AWSCURRENT, so the moved-to version becomes moto's default too.
+// AWSCURRENT, so the moved-to version becomes moto's default too. It also
+// mends moto's KMS Sign, which hashes a MessageType DIGEST message again and
+// salts RSASSA_PSS with the longest salt: a digest is signed as prehashed and
+// a PSS salt is as long as the hash, as KMS does.
 package motoserver
 
 import (
