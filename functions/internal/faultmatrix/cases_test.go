@@ -189,6 +189,11 @@ func cases() []matrixCase {
 		{config.EnvTokenParams, "audience=a%0Ab", `TOKEN_PARAMS: field "audience" must not contain control characters once decoded`},
 		{config.EnvTokenLifetime, "10m", `TOKEN_LIFETIME: "10m" is outside 20m0s to 168h0m0s`},
 		{config.EnvTestURL, "http://api.example.com/me", `TEST_URL: "http://api.example.com/me": https is required`},
+		{config.EnvSigningKey, "my-key", `SIGNING_KEY: "my-key" is not the ARN of a KMS key or alias`},
+		{config.EnvSigningAlg, "HS256", `SIGNING_ALG: "HS256" is not one of "RS256" or "PS256"`},
+		{config.EnvSigningKeyID, "a\nb", `SIGNING_KEY_ID: must not contain control characters`},
+		{config.EnvSigningCertSHA256, "zz", `SIGNING_CERT_SHA256: "zz" is not a thumbprint of 32 bytes in hex`},
+		{config.EnvSigningCertSHA1, "abc", `SIGNING_CERT_SHA1: "abc" is not a thumbprint of 20 bytes in hex`},
 		{config.EnvIntegration, "Acme", `INTEGRATION: integration name "Acme" is not valid`},
 		{config.EnvIntegrationSecretPrefix, "app-integrations", `INTEGRATION_SECRET_PREFIX: "app-integrations" must be a secret name prefix ending in /`},
 	} {
