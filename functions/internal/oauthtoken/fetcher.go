@@ -108,7 +108,7 @@ func New(cfg Config) *Fetcher {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = Sleep
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -247,7 +247,7 @@ func (f *Fetcher) attempt(ctx context.Context, creds Credentials, secrets []stri
 		e := classify(err, sc, status, tooLarge, f.cfg.MaxBody)
 		e.DebugID = sc.scrub(debugID)
 		if e.Retryable && header != nil {
-			e.RetryAfter = retryAfter(header.Get("Retry-After"), received)
+			e.RetryAfter = RetryAfter(header.Get("Retry-After"), received)
 		}
 		return Token{}, e
 	}
@@ -352,8 +352,9 @@ func stripBody(s string) string {
 	return strings.TrimPrefix(s, "oauth2: ")
 }
 
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
+// RetryAfter parses a Retry-After header as of now: delay seconds or an
+// HTTP date, at most a day; zero for none, a date past, or a bad value.
+func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -370,7 +371,9 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done, whose error it then returns: the
+// default Config.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -168,7 +168,7 @@ func defaults(cfg *Config) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = oauthtoken.Sleep
 	}
 }
 
@@ -347,7 +347,8 @@ func (c *Client) attempt(ctx context.Context, method, target, tok string, want i
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Reason, e.Retryable = "throttled", true
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		// At most an hour: the call's deadline decides whether to wait at all.
+		e.RetryAfter = min(oauthtoken.RetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now()), time.Hour)
 	case resp.StatusCode >= 500:
 		e.Reason, e.Retryable, e.outcomeUnknown = "unavailable", true, true
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
@@ -413,15 +414,4 @@ func (c *Client) giveUp(op string, last *Error, attempts int, why string) error 
 	}
 	e.Reason += "; last failure: " + last.Reason
 	return &e
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -3,7 +3,6 @@ package adobe
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -117,16 +116,4 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 // offset and never quotes the document.
 func cleanJSONError(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// retryAfter parses a Retry-After header in seconds or as an HTTP date.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(min(s, 3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), time.Hour)
-	}
-	return 0
 }
