@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
-	"github.com/tokenrotator/tokenrotator/functions/internal/kmssign"
+	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"

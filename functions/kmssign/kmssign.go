@@ -7,7 +7,9 @@
 //	signer, err := load(ctx) // a *kmssign.Signer, cached after the first success
 //
 // It sits beside oauthtoken, whose JWTAuth signs client assertions through
-// any crypto.Signer; oauthtoken knows nothing of KMS.
+// any crypto.Signer; oauthtoken knows nothing of KMS. It is outside
+// functions/internal because the operator's make signing-key (infra/ops)
+// signs the key's certificate through it too.
 package kmssign
 
 import (
