@@ -12,7 +12,7 @@ SAMCONFIG := infra/samconfig.toml
 SAMCONFIG_LOCAL := infra/samconfig.local.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz credentials deploy delete build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
+.PHONY: help run test lint bench fuzz credentials signing-key deploy delete build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
 
 # make help prints the targets with a "## " comment, under the "##@ " headings above them; the others
 # (SAM's build targets, cfn-lint) are internals.
@@ -90,6 +90,10 @@ cfn-lint:
 
 credentials: ## store the client ID and secret (asked, not echoed) in a secret [NAME=...]
 	$(GO) run ./infra/ops/cmd/credentials $(if $(NAME),-name "$(NAME)") $(if $(KMS_KEY),-kms-key "$(KMS_KEY)")
+
+signing-key: ## a KMS key for private_key_jwt and what providers register: NAME=okta-2026 [SPEC=RSA_2048|ECC_NIST_P256]
+	@if [ -z "$(NAME)" ]; then echo "make signing-key needs NAME=<key name>, e.g. make signing-key NAME=okta-2026 (SPEC=ECC_NIST_P256 for ES256)" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/signingkey -stack "$(STACK_NAME)" -name "$(NAME)" $(if $(SPEC),-spec "$(SPEC)")
 
 deploy: ## deploy: CREDENTIALS=<ARN> ALARM_EMAIL=<address or none> the first time; GUIDED=1 asks everything
 	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI (sam), which is not installed:" \
