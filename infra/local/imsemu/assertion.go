@@ -28,7 +28,8 @@ const (
 )
 
 // checkAssertion verifies a private_key_jwt request as a provider does
-// (RFC 7523 section 3): the client registered a public key; the
+// (RFC 7523 section 3): the client registered a public key (or a
+// certificate, which the x5t#S256 or x5t header must name); the
 // assertion's alg fits that key and its signature verifies; iss and sub
 // are the client id; aud is the client's Audience or the token URL; exp is
 // ahead, by at most MaxAssertionAhead; iat and nbf are not ahead by more
@@ -46,8 +47,10 @@ func (s *Server) checkAssertion(creds credentials) (string, *client, *refusalCas
 		return refuse("client_assertion is not a signed JWT")
 	}
 	var header struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
+		Alg     string `json:"alg"`
+		Kid     string `json:"kid"`
+		X5tS256 string `json:"x5t#S256"`
+		X5t     string `json:"x5t"`
 	}
 	var claims struct {
 		Iss string `json:"iss"`
@@ -81,6 +84,17 @@ func (s *Server) checkAssertion(creds credentials) (string, *client, *refusalCas
 		return "", nil, &refusalCase{authMethodRefused, "private_key_jwt"}
 	case client.keyID != "" && header.Kid != client.keyID:
 		return refuse("kid %q is not the registered key's", header.Kid)
+	}
+	if client.certSHA256 != nil {
+		enc := base64.RawURLEncoding.EncodeToString
+		switch {
+		case header.X5tS256 == "" && header.X5t == "":
+			return refuse("no x5t#S256 or x5t header names the registered certificate")
+		case header.X5tS256 != "" && header.X5tS256 != enc(client.certSHA256):
+			return refuse("x5t#S256 %q is not the registered certificate's thumbprint", header.X5tS256)
+		case header.X5tS256 == "" && header.X5t != enc(client.certSHA1):
+			return refuse("x5t %q is not the registered certificate's thumbprint", header.X5t)
+		}
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {

@@ -6,10 +6,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -144,5 +148,55 @@ func TestPrivateKeyJWTRefusedWhereTheProviderHasNone(t *testing.T) {
 	}
 	if err := emu.SetClient("both", imsemu.Client{Secrets: []string{"s"}, PublicKey: jwtRSA.Public()}); err == nil {
 		t.Error("SetClient(secret and key) error = nil, want one")
+	}
+}
+
+// TestPrivateKeyJWTWithACertificate: an Entra ID client registered with a
+// certificate: its assertions name it by x5t#S256 (with PS256) or x5t (with
+// RS256), and one that names no certificate, or another, is refused.
+func TestPrivateKeyJWTWithACertificate(t *testing.T) {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "c"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, jwtRSA.Public(), jwtRSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	p, _ := imsemu.ProfileNamed("entra-v2")
+	emu, err := imsemu.New(imsemu.Config{Profile: p, Clients: map[string]imsemu.Client{"c": {Certificate: cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(emu)
+	t.Cleanup(func() { emu.Close(); ts.Close() })
+	tokenURL := ts.URL + strings.ReplaceAll(emu.Path(), "{tenant}", "t")
+	s256, s1 := sha256.Sum256(der), sha1.Sum(der)
+	enc := base64.RawURLEncoding.EncodeToString
+	tests := []struct {
+		name      string
+		header    map[string]any
+		wantDescr string
+	}{
+		{"x5t#S256 with PS256", map[string]any{"alg": "PS256", "x5t#S256": enc(s256[:])}, ""},
+		{"x5t with RS256", map[string]any{"alg": "RS256", "x5t": enc(s1[:])}, ""},
+		{"no thumbprint", map[string]any{"alg": "RS256"}, "no x5t#S256 or x5t header names the registered certificate"},
+		{"another x5t#S256", map[string]any{"alg": "PS256", "x5t#S256": enc(s1[:])}, "is not the registered certificate's thumbprint"},
+		{"another x5t", map[string]any{"alg": "RS256", "x5t": enc(s256[:20])}, "is not the registered certificate's thumbprint"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			jwt := sign(t, jwtRSA, tt.header, map[string]any{"iss": "c", "sub": "c", "aud": tokenURL, "jti": fmt.Sprint("j", i),
+				"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()})
+			a := post(t, http.DefaultClient, tokenURL, form("grant_type", "client_credentials", "scope", "https://graph.microsoft.com/.default",
+				"client_assertion_type", imsemu.AssertionType, "client_assertion", jwt), nil)
+			descr, _ := a.decoded["error_description"].(string)
+			if tt.wantDescr == "" && a.status != 200 || tt.wantDescr != "" && (a.status == 200 || !strings.Contains(descr, tt.wantDescr)) {
+				t.Fatalf("answer = %d %s, want %q (empty: a token)", a.status, a.body, tt.wantDescr)
+			}
+		})
+	}
+	if _, err := imsemu.New(imsemu.Config{Clients: map[string]imsemu.Client{"c": {Certificate: cert, PublicKey: otherRSA.Public()}}}); err == nil {
+		t.Error("New() with a certificate and another public key = nil error, want a refusal")
 	}
 }

@@ -2,6 +2,8 @@ package imsemu
 
 import (
 	"crypto"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -38,6 +40,9 @@ type client struct {
 	publicKey crypto.PublicKey
 	keyID     string
 	audience  string
+	// certSHA256 and certSHA1 are the registered certificate's
+	// thumbprints; nil without a certificate.
+	certSHA256, certSHA1 []byte
 }
 
 // secret is one client secret: its value, which only the add's answer ever
@@ -65,6 +70,10 @@ type SecretInfo struct {
 func (s *Server) newClient(old *client, secrets []string, c Client) *client {
 	out := &client{scopes: slices.Clone(c.Scopes), orgID: c.OrgID, credentialID: c.CredentialID,
 		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience}
+	if c.Certificate != nil {
+		s256, s1 := sha256.Sum256(c.Certificate.Raw), sha1.Sum(c.Certificate.Raw)
+		out.certSHA256, out.certSHA1 = s256[:], s1[:]
+	}
 	now := s.now()
 	for _, v := range secrets {
 		sec := secret{value: v, uuid: newDebugID(), created: now}

@@ -3,6 +3,7 @@ package imsemu
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,6 +46,11 @@ type Client struct {
 	PublicKey crypto.PublicKey
 	// KeyID is the kid the key was registered under; empty accepts any.
 	KeyID string
+	// Certificate is the certificate a client registered instead of a bare
+	// key, as Entra ID takes: its key is PublicKey (which may then be nil),
+	// and each assertion must name it by its thumbprint in an x5t#S256
+	// (SHA-256) or x5t (SHA-1) header.
+	Certificate *x509.Certificate
 	// Audience is the aud its assertions must carry; empty means the token
 	// URL the request was sent to.
 	Audience string
@@ -171,6 +177,14 @@ func (s *Server) SetClient(id string, c Client) error {
 	for _, sec := range c.Secrets {
 		if sec != "" {
 			secrets = append(secrets, sec)
+		}
+	}
+	if c.Certificate != nil {
+		switch {
+		case c.PublicKey == nil:
+			c.PublicKey = c.Certificate.PublicKey
+		case !publicKeyEqual(c.PublicKey, c.Certificate.PublicKey):
+			return fmt.Errorf("registering client %q: the public key is not the certificate's", id)
 		}
 	}
 	switch {
@@ -359,4 +373,10 @@ func (s *Server) log(r *http.Request, status int, clientID, debugID, fault strin
 		attrs = append(attrs, "fault", fault)
 	}
 	s.logger.Info("token request", attrs...)
+}
+
+// publicKeyEqual reports whether a and b are the same public key.
+func publicKeyEqual(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
 }
