@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -44,6 +45,9 @@ func TestProviderRecipes(t *testing.T) {
 	moto := motoserver.ForTest(t)
 	sm := secretsmanager.NewFromConfig(moto.AWSConfig())
 	for _, rc := range recipes {
+		if rc.settings["TOKEN_AUTH"] == "private_key_jwt" {
+			continue // TestPrivateKeyJWTRecipes runs them, with a key
+		}
 		t.Run(rc.name, func(t *testing.T) {
 			p := newRecipeRig(t, moto, sm, rc, nil)
 			res, err := p.run(scheduled)
@@ -116,6 +120,8 @@ type recipeRig struct {
 	profile imsemu.Profile
 	handler func(context.Context, json.RawMessage) (rotation.Result, error)
 	tokenID string
+	// env is the environment the handler was built with.
+	env map[string]string
 }
 
 // newRecipeRig starts the recipe's provider emulator, creates its two secrets
@@ -123,22 +129,52 @@ type recipeRig struct {
 // TOKEN_URL's scheme and host pointed at the emulator and override applied.
 func newRecipeRig(t *testing.T, moto *motoserver.Server, sm *secretsmanager.Client, rc recipe, override map[string]string) *recipeRig {
 	t.Helper()
-	profile, ok := imsemu.ProfileNamed(rc.name)
+	return newRecipeRigFor(t, moto, sm, rc, override, imsemu.Client{Secrets: []string{sentinelSecret}},
+		`{"client_id":"`+clientID+`","client_secret":"`+sentinelSecret+`"}`, nil)
+}
+
+// recipeProfile is the emulator profile of recipe name: the profile of
+// that name, else the longest whose name and a hyphen begin it
+// (okta-private-key-jwt runs against okta).
+func recipeProfile(name string) (imsemu.Profile, bool) {
+	if p, ok := imsemu.ProfileNamed(name); ok {
+		return p, true
+	}
+	var best imsemu.Profile
+	for _, p := range imsemu.Profiles() {
+		if strings.HasPrefix(name, p.Name+"-") && len(p.Name) > len(best.Name) {
+			best = p
+		}
+	}
+	return best, best.Name != ""
+}
+
+// newRecipeRigFor is newRecipeRig with client registered at the emulator,
+// the credentials secret holding creds, and the emulator behind wrap when
+// not nil.
+func newRecipeRigFor(t *testing.T, moto *motoserver.Server, sm *secretsmanager.Client, rc recipe, override map[string]string,
+	client imsemu.Client, creds string, wrap func(http.Handler) http.Handler) *recipeRig {
+	t.Helper()
+	profile, ok := recipeProfile(rc.name)
 	if !ok {
 		t.Fatalf("recipe %s names no emulator profile", rc.name)
 	}
-	ims, err := imsemu.New(imsemu.Config{Profile: profile, ExpiresIn: providerLifetime[rc.name],
-		Clients: map[string]imsemu.Client{clientID: {Secrets: []string{sentinelSecret}}}})
+	ims, err := imsemu.New(imsemu.Config{Profile: profile, ExpiresIn: providerLifetime[profile.Name],
+		Clients: map[string]imsemu.Client{clientID: client}})
 	if err != nil {
 		t.Fatalf("imsemu.New: %v", err)
 	}
-	srv := httptest.NewServer(ims)
+	var h http.Handler = ims
+	if wrap != nil {
+		h = wrap(ims)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Cleanup(ims.Close)
 
 	s := &stack{t: t, sm: sm, ims: ims, logs: &syncbuf.Buffer{}}
 	prefix := "recipes/" + strings.ReplaceAll(t.Name(), "/", "-") + "/"
-	s.create(prefix+"credentials", aws.String(`{"client_id":"`+clientID+`","client_secret":"`+sentinelSecret+`"}`))
+	s.create(prefix+"credentials", aws.String(creds))
 	s.create(prefix+"token", nil)
 
 	env := map[string]string{config.EnvCredentialsSecretID: prefix + "credentials", config.EnvTokenSecretID: prefix + "token"}
@@ -152,13 +188,16 @@ func newRecipeRig(t *testing.T, moto *motoserver.Server, sm *secretsmanager.Clie
 	if !strings.HasPrefix(u, "https://") {
 		t.Fatalf("recipe %s: TOKEN_URL %q is not https", rc.name, u)
 	}
-	_, path, _ := strings.Cut(strings.TrimPrefix(u, "https://"), "/")
+	host, path, _ := strings.Cut(strings.TrimPrefix(u, "https://"), "/")
 	env[config.EnvTokenURL] = srv.URL + "/" + path
+	if aud, ok := strings.CutPrefix(env[config.EnvAssertionAudience], "https://"+host+"/"); ok {
+		env[config.EnvAssertionAudience] = srv.URL + "/" + aud // the provider's issuer, on the emulator
+	}
 
 	handler := rotation.NewHandler(func(k string) string { return env[k] }, rotation.Setup{
 		AWS: moto.AWSConfig(), Logger: slog.New(slog.NewJSONHandler(s.logs, nil)), MetricsOut: io.Discard,
 	})
-	return &recipeRig{stack: s, rc: rc, profile: profile, handler: handler, tokenID: prefix + "token"}
+	return &recipeRig{stack: s, rc: rc, profile: profile, handler: handler, tokenID: prefix + "token", env: env}
 }
 
 func (p *recipeRig) run(payload string) (rotation.Result, error) {
@@ -210,8 +249,8 @@ func (p *recipeRig) checkRequest(req imsemu.Request) {
 			p.t.Errorf("request %s = %q, want %q", k, got, vs)
 		}
 	}
-	basic := p.rc.settings["TOKEN_AUTH"] == "basic"
-	if req.BasicAuth != basic || req.SecretInForm == basic {
+	basic, pkjwt := p.rc.settings["TOKEN_AUTH"] == "basic", p.rc.settings["TOKEN_AUTH"] == "private_key_jwt"
+	if req.BasicAuth != basic || req.SecretInForm == (basic || pkjwt) || req.AssertionInForm != pkjwt {
 		p.t.Errorf("request Basic auth = %v, secret in form = %v; want TOKEN_AUTH=%s", req.BasicAuth, req.SecretInForm, p.rc.settings["TOKEN_AUTH"])
 	}
 }
