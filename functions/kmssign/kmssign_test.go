@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
+	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 )
 

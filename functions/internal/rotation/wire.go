@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
-	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
+	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 )
 
 // SecretsManagerAttemptTimeout bounds one HTTP attempt to Secrets Manager, so
