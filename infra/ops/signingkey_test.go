@@ -69,7 +69,11 @@ func parseJWK(t *testing.T, jwk string) (crypto.PublicKey, string) {
 		if k.Crv != "P-256" {
 			t.Fatalf("JWK crv = %q", k.Crv)
 		}
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(k.X), Y: num(k.Y)}, k.Kid
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, num(k.X).FillBytes(make([]byte, 32))...), num(k.Y).FillBytes(make([]byte, 32))...))
+		if err != nil {
+			t.Fatalf("JWK %s: %v", jwk, err)
+		}
+		return pub, k.Kid
 	}
 	t.Fatalf("JWK kty = %q", k.Kty)
 	return nil, ""

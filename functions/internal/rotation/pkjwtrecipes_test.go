@@ -207,7 +207,11 @@ func jwkKey(t *testing.T, jwk string) crypto.PublicKey {
 		return new(big.Int).SetBytes(b)
 	}
 	if k.Kty == "EC" {
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(k.X), Y: num(k.Y)}
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, num(k.X).FillBytes(make([]byte, 32))...), num(k.Y).FillBytes(make([]byte, 32))...))
+		if err != nil {
+			t.Fatalf("JWK %s: %v", jwk, err)
+		}
+		return pub
 	}
 	return &rsa.PublicKey{N: num(k.N), E: int(num(k.E).Int64())}
 }
