@@ -24,6 +24,10 @@
 //	rep, err = op.Rotate(ctx, "") // force every integration; a table on os.Stdout
 //	err = op.Remove(ctx, "acme")
 //
+// CreateSigningKey is make signing-key (command signingkey): a KMS key for
+// private_key_jwt, tagged for the stack, and what each provider registers
+// (SigningKey.Print), its certificate signed through kmssign.
+//
 // The names and tags it uses come from package integration, which the
 // rotator reads too; the stale alarm is the one the fleet design specifies.
 package ops
