@@ -12,7 +12,7 @@ SAMCONFIG := infra/samconfig.toml
 SAMCONFIG_LOCAL := infra/samconfig.local.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz credentials deploy delete build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
+.PHONY: help run test lint bench fuzz credentials deploy delete build-RotatorFunction build-ClientSecretRotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove client-secret-retire token-env
 
 # make help prints the targets with a "## " comment, under the "##@ " headings above them; the others
 # (SAM's build targets, cfn-lint) are internals.
@@ -66,7 +66,8 @@ bench: ## the rotator measured beside a minimal reference, then the Go benchmark
 	$(GO) test -run '^$$' -bench . -benchmem ./functions/...
 
 # The Lambda's bootstrap, static linux/arm64, in ARTIFACTS_DIR: what sam build runs.
-build-RotatorFunction:
+# The client-secret rotator (ClientSecretRotation=adobe) is the same program under a role of its own.
+build-RotatorFunction build-ClientSecretRotatorFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
