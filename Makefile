@@ -114,6 +114,11 @@ status: ## one read-only screen: every token's age and expiry, alarms, dead-lett
 rotate: ## force a rotation of every integration, or INTEGRATION=acme alone
 	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
 
+client-secret-retire: ## after a leak: remove every client secret but the current one at Adobe, NAME=acme or default
+	@if [ -z "$(NAME)" ]; then echo "make client-secret-retire needs NAME=<integration name>, or NAME=default for the stack's own," \
+		"e.g. make client-secret-retire NAME=default" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration client-secret-retire -stack "$(STACK_NAME)" -name "$(NAME)"
+
 token-env: ## print export lines of the token and client ID, for eval
 	@set -e; arn=$$($(call stack-output,TokenSecretArn)); \
 	echo "# the access token of $$arn follows; it is a credential, keep it out of logs and shared terminals" >&2; \

@@ -166,7 +166,9 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.ClientSecretFunctionARN, OutputClientSecretFunctionARN)
 	fill(&st.ClientSecretRules, OutputClientSecretRules)
 	for _, out := range required {
-		if v, _ := st.output(out); v == "" {
+		if v, _ := st.output(out); v == "" && out == OutputClientSecretFunctionARN {
+			return Stack{}, fmt.Errorf("stack %s has no output %s: it has no client-secret rotator; deploy it with ClientSecretRotation=adobe", given.Name, out)
+		} else if v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
 		}
 	}
