@@ -66,11 +66,13 @@ bench: ## the rotator measured beside a minimal reference, then the Go benchmark
 	$(GO) test -run '^$$' -bench . -benchmem ./functions/...
 
 # The Lambda's bootstrap, static linux/arm64, in ARTIFACTS_DIR: what sam build runs.
-# The client-secret rotator (ClientSecretRotation=adobe) is the same program under a role of its own.
-build-RotatorFunction build-ClientSecretRotatorFunction:
+build-RotatorFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
+
+# The client-secret rotator (ClientSecretRotation=adobe) is the same program under a role of its own.
+build-ClientSecretRotatorFunction: build-RotatorFunction
 
 # The example consumer's bootstrap, the same way.
 build-ConsumerExampleFunction:
