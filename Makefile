@@ -12,7 +12,7 @@ SAMCONFIG := infra/samconfig.toml
 SAMCONFIG_LOCAL := infra/samconfig.local.toml
 CFN_LINT ?= cfn-lint
 
-.PHONY: help run test lint bench fuzz credentials signing-key deploy delete build-RotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove token-env
+.PHONY: help run test lint bench fuzz credentials signing-key deploy delete build-RotatorFunction build-ClientSecretRotatorFunction build-ConsumerExampleFunction cfn-lint rotate status integration-add integration-readers integration-remove client-secret-retire token-env
 
 # make help prints the targets with a "## " comment, under the "##@ " headings above them; the others
 # (SAM's build targets, cfn-lint) are internals.
@@ -71,6 +71,9 @@ build-RotatorFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
 		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/rotator
 
+# The client-secret rotator (ClientSecretRotation=adobe) is the same program under a role of its own.
+build-ClientSecretRotatorFunction: build-RotatorFunction
+
 # The example consumer's bootstrap, the same way.
 build-ConsumerExampleFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
@@ -116,6 +119,11 @@ status: ## one read-only screen: every token's age and expiry, alarms, dead-lett
 
 rotate: ## force a rotation of every integration, or INTEGRATION=acme alone
 	$(GO) run ./infra/ops/cmd/integration rotate -stack "$(STACK_NAME)" $(if $(INTEGRATION),-name "$(INTEGRATION)")
+
+client-secret-retire: ## after a leak: remove every client secret but the current one at Adobe, NAME=acme or default
+	@if [ -z "$(NAME)" ]; then echo "make client-secret-retire needs NAME=<integration name>, or NAME=default for the stack's own," \
+		"e.g. make client-secret-retire NAME=default" >&2; exit 2; fi
+	$(GO) run ./infra/ops/cmd/integration client-secret-retire -stack "$(STACK_NAME)" -name "$(NAME)"
 
 token-env: ## print export lines of the token and client ID, for eval
 	@set -e; arn=$$($(call stack-output,TokenSecretArn)); \

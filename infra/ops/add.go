@@ -48,7 +48,12 @@ func (e *FirstRotationError) Unwrap() error { return e.Err }
 //  7. with the secretsmanager engine, gives the token secret Secrets
 //     Manager's rotation on the function, with the stack's schedule and
 //     window, as the stack's own token secret has (RotateSecret; its first
-//     rotation starts at once).
+//     rotation starts at once);
+//  8. with the client-secret rotation (output ClientSecretRotation adobe),
+//     gives the credentials secret Secrets Manager's rotation on the
+//     client-secret rotator, with the stack's schedule, as the stack's own
+//     credentials secret has: Secrets Manager tests the setup at once, and
+//     the first rotation comes in the schedule's first window.
 //
 // Each step prints one line. A failed first rotation returns a
 // *FirstRotationError, everything else staying in place. It needs the
@@ -126,6 +131,9 @@ func (o *Operator) Add(ctx context.Context, name, credentialsARN string, readers
 	if err := o.enableRotation(ctx, name, tokenName); err != nil {
 		return rep, err
 	}
+	if err := o.enableClientSecretRotation(ctx, name, credentialsARN); err != nil {
+		return rep, err
+	}
 	o.say(name, "added; consumers read secret %s (AWSCURRENT)", tokenName)
 	return rep, nil
 }
@@ -163,6 +171,39 @@ func (o *Operator) enableRotation(ctx context.Context, name, tokenName string) e
 		return fmt.Errorf("integration %q: turning on Secrets Manager's rotation of %s: %w; it is added and has a token, make integration-add again retries", name, tokenName, err)
 	}
 	o.say(name, "Secrets Manager rotates it with %s on %s, window %s; its first rotation has started", st.FunctionARN, schedule, window)
+	return nil
+}
+
+// enableClientSecretRotation gives the credentials secret Secrets Manager's
+// rotation on the client-secret rotator, when the stack has it on.
+func (o *Operator) enableClientSecretRotation(ctx context.Context, name, credentialsARN string) error {
+	st := o.cfg.Stack
+	switch st.ClientSecretRotation {
+	case "", ClientSecretNone:
+		return nil
+	case ClientSecretAdobe:
+	default:
+		return fmt.Errorf("integration %q: the stack's client-secret rotation %q is neither %s nor %s", name, st.ClientSecretRotation, ClientSecretNone, ClientSecretAdobe)
+	}
+	if err := o.need(OutputClientSecretFunctionARN, OutputClientSecretRules); err != nil {
+		return err
+	}
+	if o.cfg.Rotations == nil {
+		return fmt.Errorf("integration %q: the operator has no Secrets Manager client to turn the client-secret rotation on", name)
+	}
+	_, err := o.cfg.Rotations.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
+		SecretId:          aws.String(credentialsARN),
+		RotationLambdaARN: aws.String(st.ClientSecretFunctionARN),
+		RotationRules:     &types.RotationRulesType{ScheduleExpression: aws.String(st.ClientSecretRules)},
+		// As the template's CredentialsRotationSchedule: adding an
+		// integration changes no client secret. Secrets Manager runs
+		// testSecret on a copy of the current value instead.
+		RotateImmediately: aws.Bool(false),
+	})
+	if err != nil {
+		return fmt.Errorf("integration %q: turning on the client-secret rotation of %s: %w; it is added and has a token, make integration-add again retries", name, credentialsARN, err)
+	}
+	o.say(name, "Secrets Manager rotates its client secret with %s on %s; the setup is tested, the first rotation comes within that", st.ClientSecretFunctionARN, st.ClientSecretRules)
 	return nil
 }
 

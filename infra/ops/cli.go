@@ -37,6 +37,9 @@ const usage = `integration: add, remove or rotate the integrations of a tokenrot
       no other integration uses it
   integration rotate [-name N] [stack flags]
       force a rotation of every integration, or of N, and print the outcomes
+  integration client-secret-retire -name N [stack flags]
+      after a leak: remove at Adobe every client secret of N's credential but
+      the current one (N default: the stack's own), whatever their last use
 
 Stack flags (-function, -prefix, -alarm-topic, -kms-key and -stack-credentials default to the stack's outputs):
 `
@@ -75,7 +78,7 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(errOut, usage)
 		newFlagSet("", &flags{}, errOut).PrintDefaults()
-		return fmt.Errorf("%w: want a subcommand: add, readers, remove or rotate", ErrUsage)
+		return fmt.Errorf("%w: want a subcommand: add, readers, remove, rotate or client-secret-retire", ErrUsage)
 	}
 	sub := args[0]
 	var f flags
@@ -92,9 +95,12 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 		fs.StringVar(&f.name, "name", "", "the integration's `name` (required)")
 	case "rotate":
 		fs.StringVar(&f.name, "name", "", "rotate only the integration `name`; empty rotates every one")
+	case "client-secret-retire":
+		fs.StringVar(&f.name, "name", "", "the integration `name`, default for the stack's own (required)")
+		fs.StringVar(&f.stack.ClientSecretFunctionARN, "client-secret-function", "", "the client-secret rotator's `ARN` (output "+OutputClientSecretFunctionARN+")")
 	default:
 		fmt.Fprint(errOut, usage)
-		return fmt.Errorf("%w: unknown subcommand %q: want add, readers, remove or rotate", ErrUsage, sub)
+		return fmt.Errorf("%w: unknown subcommand %q: want add, readers, remove, rotate or client-secret-retire", ErrUsage, sub)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -117,6 +123,8 @@ func (c CLI) Run(ctx context.Context, args []string) error {
 		err = op.Readers(ctx, f.name, readers)
 	case "remove":
 		err = op.Remove(ctx, f.name)
+	case "client-secret-retire":
+		_, err = op.RetireClientSecrets(ctx, f.name)
 	default:
 		_, err = op.Rotate(ctx, f.name)
 	}
@@ -178,6 +186,8 @@ func required(sub string) []string {
 		return []string{OutputFunctionName, OutputSecretPrefix, OutputAlarmTopic, OutputCredentialsSecret}
 	case "readers", "remove":
 		return []string{OutputSecretPrefix}
+	case "client-secret-retire":
+		return []string{OutputClientSecretFunctionARN}
 	}
 	return []string{OutputFunctionName}
 }

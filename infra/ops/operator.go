@@ -27,10 +27,13 @@ type SecretsAPI interface {
 	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
 }
 
-// RotationsAPI is the part of *secretsmanager.Client that turns on Secrets
-// Manager's rotation for an added token secret (the secretsmanager engine).
+// RotationsAPI is the part of *secretsmanager.Client that turns Secrets
+// Manager's rotation on for an added token secret (the secretsmanager
+// engine) or credentials secret (the client-secret rotation), and off
+// again for the latter.
 type RotationsAPI interface {
 	RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+	CancelRotateSecret(ctx context.Context, in *secretsmanager.CancelRotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CancelRotateSecretOutput, error)
 }
 
 // AlarmsAPI is the part of *cloudwatch.Client the operator calls.
@@ -57,7 +60,8 @@ type Config struct {
 	// Secrets is Secrets Manager; required by Add, Readers and Remove.
 	Secrets SecretsAPI
 	// Rotations is Secrets Manager's rotation; required by Add with the
-	// secretsmanager engine.
+	// secretsmanager engine or the client-secret rotation, and by Remove
+	// when an added credentials secret has that rotation.
 	Rotations RotationsAPI
 	// Alarms is CloudWatch; required by Add and Remove.
 	Alarms AlarmsAPI

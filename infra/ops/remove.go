@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,9 +23,12 @@ import (
 //     another to whoever adds the integration again;
 //  3. deletes its stale alarm;
 //  4. removes the tokenrotator:stack tag from its credentials secret, so
-//     that the stack's role can no longer read it, unless another
-//     integration of the stack still names the same credentials secret
-//     (Add refuses that, but a token secret may have been made by hand).
+//     that the stack's roles can no longer read or rotate it, unless
+//     another integration of the stack still names the same credentials
+//     secret (Add refuses that, but a token secret may have been made by
+//     hand); before that, when the credentials secret has the stack's
+//     client-secret rotation, turns it off (CancelRotateSecret, which AWS
+//     documents as the call that turns automatic rotation off).
 //
 // The credentials secret itself stays. Each step prints one line. It needs
 // the stack's name and secret prefix.
@@ -114,12 +118,43 @@ func (o *Operator) untagCredentials(ctx context.Context, name, arn string) error
 		o.say(name, "credentials secret is not tagged %s=%s (tag: %q): leaving its tags alone", integration.TagStack, st.Name, owner)
 		return nil
 	}
+	if err := o.disableClientSecretRotation(ctx, name, arn, out); err != nil {
+		return err
+	}
 	if _, err := o.cfg.Secrets.UntagResource(ctx, &secretsmanager.UntagResourceInput{
 		SecretId: aws.String(arn), TagKeys: []string{integration.TagStack},
 	}); err != nil {
 		return fmt.Errorf("integration %q: the token secret and alarm are deleted, but untagging credentials secret %s failed: %w", name, arn, err)
 	}
 	o.say(name, "credentials secret untagged (%s): no other integration uses it, and the stack's role can no longer read it", integration.TagStack)
+	return nil
+}
+
+// disableClientSecretRotation turns off the rotation of the credentials
+// secret arn (described as out) when it is on and runs the stack's
+// client-secret rotator, which is about to lose access to it. A rotation
+// on another function is not the stack's to turn off.
+func (o *Operator) disableClientSecretRotation(ctx context.Context, name, arn string, out *secretsmanager.DescribeSecretOutput) error {
+	fn := aws.ToString(out.RotationLambdaARN)
+	if !aws.ToBool(out.RotationEnabled) || fn == "" {
+		return nil
+	}
+	if fn != o.cfg.Stack.ClientSecretFunctionARN {
+		o.say(name, "credentials secret keeps its rotation: its function %s is not this stack's client-secret rotator", fn)
+		return nil
+	}
+	if o.cfg.Rotations == nil {
+		return fmt.Errorf("integration %q: the token secret and alarm are deleted, but the operator has no Secrets Manager client to turn off the client-secret rotation of %s", name, arn)
+	}
+	if _, err := o.cfg.Rotations.CancelRotateSecret(ctx, &secretsmanager.CancelRotateSecretInput{SecretId: aws.String(arn)}); err != nil {
+		return fmt.Errorf("integration %q: the token secret and alarm are deleted, but turning off the client-secret rotation of %s failed: %w; make integration-remove again retries", name, arn, err)
+	}
+	o.say(name, "client-secret rotation of the credentials secret turned off; its client secret stays as it is")
+	for id, stages := range out.VersionIdsToStages {
+		if slices.Contains(stages, "AWSPENDING") && !slices.Contains(stages, "AWSCURRENT") {
+			o.say(name, "note: version %s is still AWSPENDING: a rotation was under way, and the client secret it added may still exist at Adobe; delete it in the Developer Console (the credential keeps the one in AWSCURRENT)", id)
+		}
+	}
 	return nil
 }
 

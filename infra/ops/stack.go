@@ -41,6 +41,23 @@ const (
 	// decrypt (ParseKeyReaders); absent on a stack deployed before there
 	// were readers in other accounts.
 	OutputReaderAccounts = "ReaderAccounts"
+	// OutputClientSecretRotation is the stack's ClientSecretRotation,
+	// ClientSecretNone or ClientSecretAdobe; absent on a stack deployed
+	// before there was one.
+	OutputClientSecretRotation = "ClientSecretRotation"
+	// OutputClientSecretFunctionARN is the client-secret rotator's ARN,
+	// with ClientSecretAdobe only.
+	OutputClientSecretFunctionARN = "ClientSecretRotatorFunctionArn"
+	// OutputClientSecretRules is the credentials secrets' rotation
+	// schedule expression, with ClientSecretAdobe only.
+	OutputClientSecretRules = "ClientSecretRotationRules"
+)
+
+// The client-secret rotations, as the template's ClientSecretRotation
+// parameter names them.
+const (
+	ClientSecretNone  = "none"
+	ClientSecretAdobe = "adobe"
 )
 
 // The rotation engines, as the template's RotationEngine parameter names them.
@@ -81,6 +98,14 @@ type Stack struct {
 	// reader of another account that it does not admit. Empty means
 	// unknown, and no such check.
 	KeyReaders string
+	// ClientSecretRotation is output ClientSecretRotation; empty means
+	// ClientSecretNone.
+	ClientSecretRotation string
+	// ClientSecretFunctionARN and ClientSecretRules are outputs
+	// ClientSecretRotatorFunctionArn and ClientSecretRotationRules: with
+	// ClientSecretAdobe, Add puts the client-secret rotation on each added
+	// credentials secret, and RetireClientSecrets invokes the function.
+	ClientSecretFunctionARN, ClientSecretRules string
 }
 
 // StacksAPI is the part of *cloudformation.Client that ResolveStack calls.
@@ -137,8 +162,13 @@ func ResolveStack(ctx context.Context, api StacksAPI, given Stack, required ...s
 	fill(&st.NativeRules, OutputNativeRules)
 	fill(&st.CredentialsARN, OutputCredentialsSecret)
 	fill(&st.KeyReaders, OutputReaderAccounts)
+	fill(&st.ClientSecretRotation, OutputClientSecretRotation)
+	fill(&st.ClientSecretFunctionARN, OutputClientSecretFunctionARN)
+	fill(&st.ClientSecretRules, OutputClientSecretRules)
 	for _, out := range required {
-		if v, _ := st.output(out); v == "" {
+		if v, _ := st.output(out); v == "" && out == OutputClientSecretFunctionARN {
+			return Stack{}, fmt.Errorf("stack %s has no output %s: it has no client-secret rotator; deploy it with ClientSecretRotation=adobe", given.Name, out)
+		} else if v == "" {
 			return Stack{}, fmt.Errorf("stack %s has no output %s: run make deploy first", given.Name, out)
 		}
 	}
@@ -167,6 +197,12 @@ func (s Stack) output(out string) (string, bool) {
 		return s.CredentialsARN, true
 	case OutputReaderAccounts:
 		return s.KeyReaders, true
+	case OutputClientSecretRotation:
+		return s.ClientSecretRotation, true
+	case OutputClientSecretFunctionARN:
+		return s.ClientSecretFunctionARN, true
+	case OutputClientSecretRules:
+		return s.ClientSecretRules, true
 	}
 	return "", false
 }

@@ -172,6 +172,16 @@ func TestDashboardAWSMetricsAreTheStacks(t *testing.T) {
 // with the alarm's own dimensions.
 func TestDashboardShowsEveryAlarm(t *testing.T) {
 	for engine, view := range views(t) {
+		checkDashboardAlarms(t, engine, view)
+	}
+}
+
+// checkDashboardAlarms holds that the dashboard of view, the template under
+// one choice of the parameters named by engine, lists exactly its alarms
+// and graphs each one's metric.
+func checkDashboardAlarms(t *testing.T, engine string, view map[string]any) {
+	t.Helper()
+	{
 		d := dashboardOf(t, view)
 		alarms := resources(t, view, "AWS::CloudWatch::Alarm")
 		var want, got []string

@@ -14,7 +14,7 @@ import (
 func TestParameterGroups(t *testing.T) {
 	tpl := load(t)
 	groups := list(get(t, tpl, "Metadata", "AWS::CloudFormation::Interface", "ParameterGroups"))
-	wantLabels := []string{"basic", "provider", "engine", "fleet", "advanced"}
+	wantLabels := []string{"basic", "provider", "engine", "client-secret", "fleet", "advanced"}
 	if len(groups) != len(wantLabels) {
 		t.Fatalf("%d parameter groups, want %d: %v", len(groups), len(wantLabels), wantLabels)
 	}
@@ -103,7 +103,7 @@ func TestRefreshAfterStillDeploys(t *testing.T) {
 	if d := get(t, tpl, "Parameters", "MinTokenAge", "Default"); d != "1h" {
 		t.Errorf("Parameters.MinTokenAge.Default = %q, want 1h", d)
 	}
-	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
+	vars := environment(t, tpl, "RotatorFunction")
 	want := map[string]any{"Fn::If": []any{"HasRefreshAfter", map[string]any{"Ref": "RefreshAfter"}, map[string]any{"Ref": "MinTokenAge"}}}
 	if got := vars["MIN_TOKEN_AGE"]; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("MIN_TOKEN_AGE = %v, want !If [HasRefreshAfter, !Ref RefreshAfter, !Ref MinTokenAge]", got)

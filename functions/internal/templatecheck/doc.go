@@ -43,6 +43,15 @@
 //     else; reserved concurrency fits each engine; nothing refers to a
 //     resource the chosen engine leaves out (engine_test.go,
 //     enginegap_test.go);
+//   - ClientSecretRotation adobe adds the client-secret rotator: the same
+//     program and settings as RotatorFunction (CLIENT_SECRET_ROTATION adobe),
+//     invoked by Secrets Manager of this account (aws:SourceAccount) for
+//     the stack's credentials secret on a schedule that meets Security
+//     Hub's 90 days through a failed rotation, and by the retire check; the
+//     evaluator finds that its role writes exactly the stack's credentials
+//     secrets (its own and those tagged with the stack), no token secret,
+//     and tags them only with the switch tag, and that the token rotator's
+//     role writes no credentials secret (clientsecret_test.go);
 //   - the stale-token and failed-rotation alarms watch the metrics package
 //     metrics writes;
 //   - the dashboard graphs only metrics the function writes, with the

@@ -13,9 +13,9 @@ import (
 
 func TestEnvironmentIsConfigNames(t *testing.T) {
 	tpl := load(t)
-	vars := get(t, tpl, "Resources", "RotatorFunction", "Properties", "Environment", "Variables").(map[string]any)
+	vars := environment(t, tpl, "RotatorFunction")
 	got := slices.Sorted(maps.Keys(vars))
-	want := slices.Sorted(slices.Values(config.Names()))
+	want := slices.Sorted(slices.Values(settingNames()))
 	if !slices.Equal(got, want) {
 		t.Errorf("RotatorFunction environment = %v, want config.Names() = %v", got, want)
 	}
@@ -87,7 +87,8 @@ func TestScheduleDefault(t *testing.T) {
 			t.Errorf("RotatorFunction.Events.%s is a %v event, want the schedule written out as %s", id, ty, scheduleID)
 		}
 	}
-	schedules := resources(t, tpl, "AWS::Scheduler::Schedule")
+	// The client-secret retire check's schedule is clientsecret_test.go's.
+	schedules := resources(t, decided(tpl, map[string]bool{clientSecretCondition: false}), "AWS::Scheduler::Schedule")
 	if len(schedules) != 1 || schedules[scheduleID] == nil {
 		t.Fatalf("AWS::Scheduler::Schedule resources = %v, want exactly %s", keys(boolSet(schedules)), scheduleID)
 	}
@@ -136,9 +137,9 @@ var allowedRefs = map[string][]string{
 	"secretsmanager": {"CredentialsSecretArn", "TokenSecret", "ReplicaRegions"},
 	// TokenKey is the key the stack creates for readers in other accounts (crossaccount_test.go).
 	"kms":    {"CredentialsKmsKeyArn", "TokenKmsKeyArn", "TokenKey"},
-	"logs":   {"RotatorLogGroup", "ConsumerExampleLogGroup"},
+	"logs":   {"RotatorLogGroup", "ClientSecretRotatorLogGroup", "ConsumerExampleLogGroup"},
 	"sqs":    {"DeadLetterQueue"},
-	"lambda": {"RotatorFunction"},
+	"lambda": {"RotatorFunction", "ClientSecretRotatorFunction"},
 }
 
 // statement is one IAM statement and where it was found.
@@ -268,8 +269,10 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 // TestSecretAccess checks who may do what to which secrets: the function
 // reads the credentials and reads and writes the token, its own and the
 // added integrations' (and, with RotationEngine secretsmanager, describes
-// them and moves their stages: TestNativeRoleGrantsLeastPrivilege); nothing
-// writes the credentials; only the function writes a token; consumers read
+// them and moves their stages: TestNativeRoleGrantsLeastPrivilege); only
+// the client-secret rotator writes the credentials, the stack's own and
+// those tagged with the stack, and it writes no token secret (its Deny:
+// clientsecret_test.go); only the function writes a token; consumers read
 // a token. Readers of an added integration's token get it from the token
 // secret's resource policy, not from the template (readers_test.go).
 func TestSecretAccess(t *testing.T) {
@@ -303,18 +306,24 @@ func TestSecretAccess(t *testing.T) {
 		}
 	}
 	addedTokens := ownSecretARN + stackPrefix + "*"
+	const cs = "ClientSecretRotatorRole"
 	want := map[string][]string{
-		"secretsmanager:GetSecretValue on CredentialsSecretArn":     {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on CredentialsSecretArn":     {cs, "RotatorFunctionRole"},
 		"secretsmanager:GetSecretValue on TokenSecret":              {"RotatorFunctionRole", "TokenReaderPolicy"},
 		"secretsmanager:PutSecretValue on TokenSecret":              {"RotatorFunctionRole"},
-		"secretsmanager:GetSecretValue on " + ownSecretARN + "*":    {"RotatorFunctionRole"},
+		"secretsmanager:GetSecretValue on " + ownSecretARN + "*":    {cs, "RotatorFunctionRole"},
 		"secretsmanager:GetSecretValue on " + addedTokens:           {"RotatorFunctionRole"},
 		"secretsmanager:PutSecretValue on " + addedTokens:           {"RotatorFunctionRole"},
-		"secretsmanager:DescribeSecret on " + addedTokens:           {"RotatorFunctionRole"},
+		"secretsmanager:DescribeSecret on " + addedTokens:           {cs, "RotatorFunctionRole"},
 		"secretsmanager:DescribeSecret on TokenSecret":              {"RotatorFunctionRole"},
 		"secretsmanager:UpdateSecretVersionStage on TokenSecret":    {"RotatorFunctionRole"},
 		"secretsmanager:UpdateSecretVersionStage on " + addedTokens: {"RotatorFunctionRole"},
-		"secretsmanager:ListSecrets on *":                           {"RotatorFunctionRole"},
+		"secretsmanager:ListSecrets on *":                           {cs, "RotatorFunctionRole"},
+	}
+	for _, a := range []string{"PutSecretValue", "DescribeSecret", "ListSecretVersionIds", "UpdateSecretVersionStage", "TagResource", "UntagResource"} {
+		for _, r := range []string{"CredentialsSecretArn", ownSecretARN + "*"} {
+			want["secretsmanager:"+a+" on "+r] = []string{cs}
+		}
 	}
 	for k := range got {
 		slices.Sort(got[k])

@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,8 +32,11 @@ import (
 //     key.
 //
 // It models Effect, Action, Resource, Principal {"AWS": ...} and Condition
-// with StringEquals and StringLike, and the context keys
-// aws:PrincipalTag/*, aws:PrincipalArn and aws:PrincipalAccount. Any other
+// with StringEquals, StringLike, ForAllValues:StringEquals (true when the
+// request has no value for the key, as IAM documents) and Null, and the
+// context keys aws:PrincipalTag/*, aws:PrincipalArn, aws:PrincipalAccount,
+// the secret's tags (secretsmanager:ResourceTag/* and aws:ResourceTag/*)
+// and a tagging request's aws:TagKeys. Any other
 // element, operator, key or principal fails the test rather than be
 // guessed. It does not model service control or resource control
 // policies, permissions boundaries, session policies, NotAction,
@@ -71,35 +75,53 @@ type caller struct {
 	identity    []evalStatement
 }
 
-// context returns the request context keys the evaluator models.
-func (c caller) context() map[string]string {
-	ctx := map[string]string{"aws:PrincipalArn": c.arn, "aws:PrincipalAccount": c.account}
+// context returns the request context keys the evaluator models for the
+// caller, each with its values (one, but for multivalued keys).
+func (c caller) context() map[string][]string {
+	ctx := map[string][]string{"aws:PrincipalArn": {c.arn}, "aws:PrincipalAccount": {c.account}}
 	for k, v := range c.roleTags {
-		ctx["aws:PrincipalTag/"+k] = v
+		ctx["aws:PrincipalTag/"+k] = []string{v}
 	}
 	for k, v := range c.sessionTags { // a session tag overrides the role's
-		ctx["aws:PrincipalTag/"+k] = v
+		ctx["aws:PrincipalTag/"+k] = []string{v}
 	}
 	return ctx
 }
 
 // modelledKey reports whether key is a context key the evaluator knows the
-// value of for every caller.
+// value of for every request: the caller's, the secret's tags, and the tag
+// keys of a tagging request.
 func modelledKey(key string) bool {
-	return key == "aws:PrincipalArn" || key == "aws:PrincipalAccount" || strings.HasPrefix(key, "aws:PrincipalTag/")
+	return key == "aws:PrincipalArn" || key == "aws:PrincipalAccount" || strings.HasPrefix(key, "aws:PrincipalTag/") ||
+		strings.HasPrefix(key, "secretsmanager:ResourceTag/") || strings.HasPrefix(key, "aws:ResourceTag/") || key == "aws:TagKeys"
 }
 
-// secretResource is a secret and its resource policy.
+// secretResource is a secret, its tags and its resource policy.
 type secretResource struct {
 	arn     string
 	account string
+	tags    map[string]string
 	policy  []evalStatement
 }
 
 // evaluate decides whether c may do action on r.
 func evaluate(t *testing.T, c caller, action string, r secretResource) decision {
 	t.Helper()
+	return evaluateTagging(t, c, action, nil, r)
+}
+
+// evaluateTagging decides whether c may do action on r, a TagResource or
+// UntagResource request naming the tag keys tagKeys (aws:TagKeys).
+func evaluateTagging(t *testing.T, c caller, action string, tagKeys []string, r secretResource) decision {
+	t.Helper()
 	ctx := c.context()
+	for k, v := range r.tags {
+		ctx["secretsmanager:ResourceTag/"+k] = []string{v}
+		ctx["aws:ResourceTag/"+k] = []string{v}
+	}
+	if len(tagKeys) > 0 {
+		ctx["aws:TagKeys"] = tagKeys
+	}
 	var idAllow, resDirect, resAccount, deny bool
 	for _, s := range c.identity {
 		if !statementApplies(t, s, ctx, action, r.arn) {
@@ -161,7 +183,7 @@ func principalMatch(t *testing.T, s evalStatement, c caller) (direct, account bo
 
 // statementApplies reports whether s covers action on resource for a
 // request with the context ctx.
-func statementApplies(t *testing.T, s evalStatement, ctx map[string]string, action, resource string) bool {
+func statementApplies(t *testing.T, s evalStatement, ctx map[string][]string, action, resource string) bool {
 	t.Helper()
 	for k := range s.m {
 		switch k {
@@ -205,7 +227,7 @@ var variableRE = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // substituteVariables puts the request's values in place of the policy
 // variables of r; ok is false when the request lacks one.
-func substituteVariables(t *testing.T, where, r string, ctx map[string]string) (string, bool) {
+func substituteVariables(t *testing.T, where, r string, ctx map[string][]string) (string, bool) {
 	t.Helper()
 	ok := true
 	out := variableRE.ReplaceAllStringFunc(r, func(v string) string {
@@ -213,35 +235,45 @@ func substituteVariables(t *testing.T, where, r string, ctx map[string]string) (
 		if !modelledKey(key) {
 			t.Fatalf("%s: policy variable %s is not modelled by the evaluator", where, v)
 		}
-		val, present := ctx[key]
-		ok = ok && present
-		return val
+		vals := ctx[key]
+		ok = ok && len(vals) == 1
+		if len(vals) != 1 {
+			return ""
+		}
+		return vals[0]
 	})
 	return out, ok
 }
 
 // conditionHolds evaluates the Condition of s: every operator and key must
 // hold, each key matching one of its values.
-func conditionHolds(t *testing.T, s evalStatement, ctx map[string]string) bool {
+func conditionHolds(t *testing.T, s evalStatement, ctx map[string][]string) bool {
 	t.Helper()
 	cond, _ := s.m["Condition"].(map[string]any)
 	for op, keys := range cond {
-		var match func(pattern, value string) bool
-		switch op {
-		case "StringEquals":
-			match = func(p, v string) bool { return p == v }
-		case "StringLike":
-			match = wildcardMatch
-		default:
-			t.Fatalf("%s: condition operator %s is not modelled by the evaluator", s.where, op)
-		}
 		m, _ := keys.(map[string]any)
 		for key, values := range m {
 			if !modelledKey(key) {
 				t.Fatalf("%s: condition key %s is not modelled by the evaluator", s.where, key)
 			}
-			val, present := ctx[key]
-			if !present || !anyMatch(values, func(p string) bool { return match(p, val) }) {
+			vals := ctx[key]
+			equals := func(v string) bool { return anyMatch(values, func(p string) bool { return p == v }) }
+			var holds bool
+			switch op {
+			case "StringEquals":
+				holds = len(vals) == 1 && equals(vals[0])
+			case "StringLike":
+				holds = len(vals) == 1 && anyMatch(values, func(p string) bool { return wildcardMatch(p, vals[0]) })
+			case "ForAllValues:StringEquals":
+				// Every value the request has is listed; none at all holds too.
+				holds = !slices.ContainsFunc(vals, func(v string) bool { return !equals(v) })
+			case "Null":
+				want, _ := values.(string)
+				holds = (want == "true") == (len(vals) == 0)
+			default:
+				t.Fatalf("%s: condition operator %s is not modelled by the evaluator", s.where, op)
+			}
+			if !holds {
 				return false
 			}
 		}
@@ -263,7 +295,23 @@ const (
 	evalAccount   = "111111111111"
 	evalStack     = "tokenrotator"
 	evalKMSKey    = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	// evalCredentialsARN and evalTokenARN are the stack's own credentials
+	// secret (parameter CredentialsSecretArn) and token secret (TokenSecret).
+	evalCredentialsARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tokenrotator/adobe-credentials-AbCdEf"
+	evalTokenARN       = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tokenrotator/token-ZyXwVu"
 )
+
+// evalRefs are the values concrete gives the references it models: the
+// pseudo parameters, the two secrets and the keys, and the stack's own
+// non-secret resources (as ARNs no secret statement can match).
+var evalRefs = map[string]string{
+	"AWS::Partition": evalPartition, "AWS::Region": evalRegion, "AWS::AccountId": evalAccount, "AWS::StackName": evalStack,
+	"TokenKmsKeyArn": evalKMSKey, "TokenKey": evalKMSKey, "CredentialsKmsKeyArn": evalKMSKey,
+	"CredentialsSecretArn": evalCredentialsARN, "TokenSecret": evalTokenARN,
+	"DeadLetterQueue":             "arn:aws:sqs:eu-west-1:111111111111:tokenrotator-DeadLetterQueue-x",
+	"RotatorLogGroup":             "arn:aws:logs:eu-west-1:111111111111:log-group:tokenrotator-RotatorLogGroup-x:*",
+	"ClientSecretRotatorLogGroup": "arn:aws:logs:eu-west-1:111111111111:log-group:tokenrotator-ClientSecretRotatorLogGroup-x:*",
+}
 
 // concrete returns v with its Fn::Sub and Ref made strings, as a deployed
 // stack with a TokenKmsKeyArn would have them, through lists and maps.
@@ -279,10 +327,11 @@ func concrete(t *testing.T, where string, v any) any {
 	case map[string]any:
 		if text, ok := resourceText(v); ok {
 			if ref, isRef := strings.CutPrefix(text, "ref:"); isRef {
-				if ref != "TokenKmsKeyArn" && ref != "TokenKey" {
+				v, ok := evalRefs[ref]
+				if !ok {
 					t.Fatalf("%s: a reference to %s is not modelled by the evaluator", where, ref)
 				}
-				return evalKMSKey
+				return v
 			}
 			return strings.NewReplacer("${AWS::Partition}", evalPartition, "${AWS::Region}", evalRegion,
 				"${AWS::AccountId}", evalAccount, "${AWS::StackName}", evalStack, "${!", "${").Replace(text)

@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -295,4 +296,19 @@ g: "60"
 	if r := refs(m["c"]); len(r) != 1 || !r["Z"] {
 		t.Errorf("refs(c) = %v, want only Z", r)
 	}
+}
+
+// environment returns the environment variables of the function fn as SAM
+// deploys them: Globals.Function's, then the function's own, which win.
+func environment(t *testing.T, tpl map[string]any, fn string) map[string]any {
+	t.Helper()
+	vars := map[string]any{}
+	if g, ok := tpl["Globals"].(map[string]any); ok {
+		maps.Copy(vars, get(t, g, "Function", "Environment", "Variables").(map[string]any))
+	}
+	props := get(t, tpl, "Resources", fn, "Properties").(map[string]any)
+	if env, ok := props["Environment"]; ok {
+		maps.Copy(vars, get(t, env, "Variables").(map[string]any))
+	}
+	return vars
 }
