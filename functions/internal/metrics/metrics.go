@@ -6,6 +6,7 @@
 //	m := metrics.Emitter{W: os.Stdout, FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")}
 //	m.Integration("acme", metrics.Outcome{Rotated: true, TTL: ttl, TokenRequest: d}) // one line per integration
 //	m.Run(metrics.Summary{Integrations: 3, Rotated: 1, Failed: 1, MinTTL: ttl})     // one line per run
+//	m.ClientSecretExpiry("acme", expiresAt) // when the credentials say when the client secret expires
 //
 // A run line carries dimension [DimensionFunctionName]; an integration's line
 // carries [DimensionFunctionName] and [DimensionIntegration]. The stale-token
@@ -55,6 +56,12 @@ const (
 	// (attempts less one), sent whenever a token was requested, rotated or
 	// failed; on a run line, the sum over its integrations.
 	TokenRequestRetries = "TokenRequestRetries"
+	// ClientSecretDaysLeft is how many whole days the integration's client
+	// secret has left (client_secret_expires_at in its credentials secret),
+	// rounded down, negative once it has expired; only sent for an
+	// integration whose credentials say when. ClientSecretExpiryAlarm
+	// watches its minimum.
+	ClientSecretDaysLeft = "ClientSecretDaysLeft"
 )
 
 // CloudWatch units of the metrics above.
@@ -62,6 +69,7 @@ const (
 	UnitCount        = "Count"
 	UnitSeconds      = "Seconds"
 	UnitMilliseconds = "Milliseconds"
+	UnitNone         = "None"
 )
 
 // Emitter writes one EMF line per call. Its methods never fail a run: a write
@@ -134,6 +142,21 @@ func (e Emitter) Integration(name string, o Outcome) {
 func (e Emitter) TokenRequest(name string, d time.Duration, attempts int) {
 	e.write(map[string]any{TokenRequestLatency: float64(d.Microseconds()) / 1000, TokenRequestRetries: max(attempts-1, 0), DimensionIntegration: name},
 		[]metric{{TokenRequestLatency, UnitMilliseconds}, {TokenRequestRetries, UnitCount}}, DimensionIntegration)
+}
+
+// ClientSecretExpiry records how many days the client secret of integration
+// name has left before expiresAt, with dimensions FunctionName and
+// Integration: one line per token run or createSecret that read credentials
+// saying when their secret expires, whatever the run's outcome (a secret
+// that expired is why a run fails).
+func (e Emitter) ClientSecretExpiry(name string, expiresAt time.Time) {
+	now := e.Now
+	if now == nil {
+		now = time.Now
+	}
+	days := math.Floor(expiresAt.Sub(now()).Hours() / 24)
+	e.write(map[string]any{ClientSecretDaysLeft: days, DimensionIntegration: name},
+		[]metric{{ClientSecretDaysLeft, UnitNone}}, DimensionIntegration)
 }
 
 // Run records a run, with dimension FunctionName: a success when no
