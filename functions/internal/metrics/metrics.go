@@ -145,18 +145,19 @@ func (e Emitter) TokenRequest(name string, d time.Duration, attempts int) {
 }
 
 // ClientSecretExpiry records how many days the client secret of integration
-// name has left before expiresAt, with dimensions FunctionName and
-// Integration: one line per token run or createSecret that read credentials
-// saying when their secret expires, whatever the run's outcome (a secret
-// that expired is why a run fails).
+// name has left before expiresAt, twice on one line: with dimensions
+// FunctionName and Integration, and with FunctionName alone, whose minimum
+// ClientSecretExpiryAlarm watches. One line per token run or createSecret
+// that read credentials saying when their secret expires, whatever the
+// run's outcome (a secret that expired is why a run fails).
 func (e Emitter) ClientSecretExpiry(name string, expiresAt time.Time) {
 	now := e.Now
 	if now == nil {
 		now = time.Now
 	}
 	days := math.Floor(expiresAt.Sub(now()).Hours() / 24)
-	e.write(map[string]any{ClientSecretDaysLeft: days, DimensionIntegration: name},
-		[]metric{{ClientSecretDaysLeft, UnitNone}}, DimensionIntegration)
+	e.writeSets(map[string]any{ClientSecretDaysLeft: days, DimensionIntegration: name},
+		[]metric{{ClientSecretDaysLeft, UnitNone}}, []string{DimensionIntegration}, nil)
 }
 
 // Run records a run, with dimension FunctionName: a success when no
@@ -216,6 +217,12 @@ type metric struct {
 // write builds the EMF object: the metric values and the dimension as
 // top-level members, the metadata under "_aws".
 func (e Emitter) write(values map[string]any, metrics []metric, extraDims ...string) {
+	e.writeSets(values, metrics, extraDims)
+}
+
+// writeSets is write with one dimension set per element of extraDims,
+// each after FunctionName: CloudWatch records each metric once per set.
+func (e Emitter) writeSets(values map[string]any, metrics []metric, extraDims ...[]string) {
 	w, now := e.W, e.Now
 	if w == nil {
 		w = os.Stdout
@@ -223,17 +230,20 @@ func (e Emitter) write(values map[string]any, metrics []metric, extraDims ...str
 	if now == nil {
 		now = time.Now
 	}
-	dims := []string{}
-	if e.FunctionName != "" {
-		dims = append(dims, DimensionFunctionName)
-		values[DimensionFunctionName] = e.FunctionName
+	sets := [][]string{}
+	for _, extra := range extraDims {
+		dims := []string{}
+		if e.FunctionName != "" {
+			dims = append(dims, DimensionFunctionName)
+			values[DimensionFunctionName] = e.FunctionName
+		}
+		sets = append(sets, append(dims, extra...))
 	}
-	dims = append(dims, extraDims...)
 	values["_aws"] = map[string]any{
 		"Timestamp": now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{dims},
+			"Dimensions": sets,
 			"Metrics":    metrics,
 		}},
 	}

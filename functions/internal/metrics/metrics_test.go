@@ -259,7 +259,8 @@ func TestEmitterClientSecretExpiry(t *testing.T) {
 		Emitter{W: &buf, FunctionName: "fn", Now: func() time.Time { return fixed }}.ClientSecretExpiry("acme", tc.expiresAt)
 		line, flat := decode(t, &buf)
 		cwm := line.AWS.CloudWatchMetrics[0]
-		if want := [][]string{{DimensionFunctionName, DimensionIntegration}}; !reflect.DeepEqual(cwm.Dimensions, want) {
+		// Per integration, and per function for ClientSecretExpiryAlarm's minimum.
+		if want := [][]string{{DimensionFunctionName, DimensionIntegration}, {DimensionFunctionName}}; !reflect.DeepEqual(cwm.Dimensions, want) {
 			t.Errorf("%s: Dimensions = %v, want %v", name, cwm.Dimensions, want)
 		}
 		if want := []metric{{ClientSecretDaysLeft, UnitNone}}; !reflect.DeepEqual(cwm.Metrics, want) {
