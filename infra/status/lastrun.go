@@ -17,6 +17,12 @@ type MetricsAPI interface {
 	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
+// MetricClientSecretDaysLeft is the metric in which each run reports the
+// days left on its integration's client secret, when its credentials say
+// when it expires (functions/internal/metrics.ClientSecretDaysLeft;
+// functions/internal/templatecheck holds the two equal).
+const MetricClientSecretDaysLeft = "ClientSecretDaysLeft"
+
 // metricPeriod is the resolution of the last run's time: the rotator's
 // metrics are standard resolution, one datapoint per minute.
 const metricPeriod = time.Minute
@@ -31,6 +37,11 @@ type lastRun struct {
 	// Succeeded and Failed count the runs in that minute that left it with
 	// a fresh token, and those that failed.
 	Succeeded, Failed float64
+	// SecretDays is the days left on the client secret at the latest report
+	// in the window, SecretDaysAt that report's minute; zero when none was
+	// seen (the credentials say nothing of an expiry).
+	SecretDays   float64
+	SecretDaysAt time.Time
 }
 
 // end is the latest the last run can have been: the end of its minute.
@@ -43,19 +54,21 @@ func (l lastRun) end() time.Time {
 
 // lastRuns reads, for each integration in names, its latest minute with a
 // RotationSucceeded or RotationFailed datapoint (dimensions FunctionName and
-// Integration) within window before now: two queries per integration, one
-// GetMetricData call (and its pages) per 250 integrations.
+// Integration) within window before now, and its latest ClientSecretDaysLeft:
+// three queries per integration, one GetMetricData call (and its pages) per
+// 166 integrations.
 func lastRuns(ctx context.Context, api MetricsAPI, function string, names []string, now time.Time, window time.Duration) (map[string]lastRun, error) {
 	runs := map[string]lastRun{}
 	start := now.Add(-window).Truncate(metricPeriod)
 	end := now.Truncate(metricPeriod).Add(metricPeriod)
-	for lo := 0; lo < len(names); lo += maxQueries / 2 {
-		batch := names[lo:min(lo+maxQueries/2, len(names))]
+	for lo := 0; lo < len(names); lo += maxQueries / 3 {
+		batch := names[lo:min(lo+maxQueries/3, len(names))]
 		in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(end), ScanBy: cwtypes.ScanByTimestampDescending}
 		for i, name := range batch {
 			in.MetricDataQueries = append(in.MetricDataQueries,
 				sumQuery(fmt.Sprintf("s%d", i), ops.MetricRotationSucceeded, function, name),
-				sumQuery(fmt.Sprintf("f%d", i), ops.MetricRotationFailed, function, name))
+				sumQuery(fmt.Sprintf("f%d", i), ops.MetricRotationFailed, function, name),
+				statQuery(fmt.Sprintf("d%d", i), MetricClientSecretDaysLeft, "Minimum", function, name))
 		}
 		points := map[string]map[time.Time]float64{}
 		for {
@@ -92,6 +105,11 @@ func lastRuns(ctx context.Context, api MetricsAPI, function string, names []stri
 			if !last.At.IsZero() {
 				last.Succeeded, last.Failed = ok[last.At], failed[last.At]
 			}
+			for ts, days := range points[fmt.Sprintf("d%d", i)] {
+				if ts.After(last.SecretDaysAt) {
+					last.SecretDays, last.SecretDaysAt = days, ts
+				}
+			}
 			runs[name] = last
 		}
 	}
@@ -100,6 +118,11 @@ func lastRuns(ctx context.Context, api MetricsAPI, function string, names []stri
 
 // sumQuery asks for the per-minute sum of one metric of one integration.
 func sumQuery(id, metric, function, integration string) cwtypes.MetricDataQuery {
+	return statQuery(id, metric, "Sum", function, integration)
+}
+
+// statQuery asks for a per-minute statistic of one metric of one integration.
+func statQuery(id, metric, stat, function, integration string) cwtypes.MetricDataQuery {
 	return cwtypes.MetricDataQuery{
 		Id: aws.String(id),
 		MetricStat: &cwtypes.MetricStat{
@@ -112,7 +135,7 @@ func sumQuery(id, metric, function, integration string) cwtypes.MetricDataQuery 
 				},
 			},
 			Period: aws.Int32(int32(metricPeriod / time.Second)),
-			Stat:   aws.String("Sum"),
+			Stat:   aws.String(stat),
 		},
 		ReturnData: aws.Bool(true),
 	}

@@ -25,11 +25,11 @@ func (r *report) Print(w io.Writer) {
 	fmt.Fprintln(w, head)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "INTEGRATION\tCLIENT\tAGE\tEXPIRES IN\tNEXT RUN WITHIN\tCHECK\tLAST RUN (%s)\tENGINE\tCURRENT VERSION\tPREVIOUS VERSION\n", short(r.Window))
+	fmt.Fprintf(tw, "INTEGRATION\tCLIENT\tAGE\tEXPIRES IN\tNEXT RUN WITHIN\tCHECK\tLAST RUN (%s)\tENGINE\tCURRENT VERSION\tPREVIOUS VERSION\tCLIENT SECRET\n", short(r.Window))
 	for _, one := range r.Rows {
 		t := one.Token
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", one.Name, orDash(t.ClientID), age(t, r.At), expiresIn(t, r.At),
-			within(one.Next, r.At), one.Verdict, lastRunText(one, r.At), orDash(t.Engine), orDash(t.Current), orDash(t.Previous))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", one.Name, orDash(t.ClientID), age(t, r.At), expiresIn(t, r.At),
+			within(one.Next, r.At), one.Verdict, lastRunText(one, r.At), orDash(t.Engine), orDash(t.Current), orDash(t.Previous), secretDaysText(one.Last))
 	}
 	tw.Flush()
 
@@ -71,6 +71,20 @@ func (r *report) Print(w io.Writer) {
 		fmt.Fprintf(w, "dead-letter queue: unknown (the stack has no output %s)\n", OutputDeadLetterQueue)
 	}
 	fmt.Fprintln(w, r.verdictLine())
+}
+
+// secretDaysText is the CLIENT SECRET cell: the days left on the client
+// secret at its last report, "expired" past its date, blank when no run in
+// the window reported one.
+func secretDaysText(l lastRun) string {
+	switch {
+	case l.SecretDaysAt.IsZero():
+		return ""
+	case l.SecretDays < 0:
+		return "expired"
+	default:
+		return fmt.Sprintf("%.0f days left", l.SecretDays)
+	}
 }
 
 // verdictLine is the screen's last line: which tokens fail the check, and why.

@@ -353,9 +353,9 @@ func TestWriteNeedsTheStack(t *testing.T) {
 	}
 }
 
-// TestLastRunsBatches checks that 600 integrations take three GetMetricData
-// calls of at most 500 queries, each integration asked for by FunctionName
-// and Integration.
+// TestLastRunsBatches checks that 600 integrations take four GetMetricData
+// calls of at most 500 queries (three per integration), each integration
+// asked for by FunctionName and Integration.
 func TestLastRunsBatches(t *testing.T) {
 	m := &fakeMetrics{}
 	var names []string
@@ -368,8 +368,11 @@ func TestLastRunsBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.inputs) != 3 || len(m.inputs[0].MetricDataQueries) != 500 || len(m.inputs[2].MetricDataQueries) != 200 {
-		t.Errorf("GetMetricData calls: %d, want 3 of 500, 500 and 200 queries", len(m.inputs))
+	if len(m.inputs) != 4 || len(m.inputs[0].MetricDataQueries) != 498 || len(m.inputs[3].MetricDataQueries) != 306 {
+		t.Errorf("GetMetricData calls: %d, want 4 of 498, 498, 498 and 306 queries", len(m.inputs))
+	}
+	if q := m.inputs[0].MetricDataQueries[2].MetricStat; aws.ToString(q.Metric.MetricName) != MetricClientSecretDaysLeft || aws.ToString(q.Stat) != "Minimum" {
+		t.Errorf("third query = %+v, want the Minimum per minute of %s", q, MetricClientSecretDaysLeft)
 	}
 	q := m.inputs[0].MetricDataQueries[1].MetricStat
 	if aws.ToString(q.Metric.MetricName) != "RotationFailed" || aws.ToString(q.Stat) != "Sum" || aws.ToInt32(q.Period) != 60 ||

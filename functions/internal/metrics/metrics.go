@@ -6,6 +6,7 @@
 //	m := metrics.Emitter{W: os.Stdout, FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")}
 //	m.Integration("acme", metrics.Outcome{Rotated: true, TTL: ttl, TokenRequest: d}) // one line per integration
 //	m.Run(metrics.Summary{Integrations: 3, Rotated: 1, Failed: 1, MinTTL: ttl})     // one line per run
+//	m.ClientSecretExpiry("acme", expiresAt) // when the credentials say when the client secret expires
 //
 // A run line carries dimension [DimensionFunctionName]; an integration's line
 // carries [DimensionFunctionName] and [DimensionIntegration]. The stale-token
@@ -55,6 +56,12 @@ const (
 	// (attempts less one), sent whenever a token was requested, rotated or
 	// failed; on a run line, the sum over its integrations.
 	TokenRequestRetries = "TokenRequestRetries"
+	// ClientSecretDaysLeft is how many whole days the integration's client
+	// secret has left (client_secret_expires_at in its credentials secret),
+	// rounded down, negative once it has expired; only sent for an
+	// integration whose credentials say when. ClientSecretExpiryAlarm
+	// watches its minimum.
+	ClientSecretDaysLeft = "ClientSecretDaysLeft"
 )
 
 // CloudWatch units of the metrics above.
@@ -62,6 +69,7 @@ const (
 	UnitCount        = "Count"
 	UnitSeconds      = "Seconds"
 	UnitMilliseconds = "Milliseconds"
+	UnitNone         = "None"
 )
 
 // Emitter writes one EMF line per call. Its methods never fail a run: a write
@@ -136,6 +144,22 @@ func (e Emitter) TokenRequest(name string, d time.Duration, attempts int) {
 		[]metric{{TokenRequestLatency, UnitMilliseconds}, {TokenRequestRetries, UnitCount}}, DimensionIntegration)
 }
 
+// ClientSecretExpiry records how many days the client secret of integration
+// name has left before expiresAt, twice on one line: with dimensions
+// FunctionName and Integration, and with FunctionName alone, whose minimum
+// ClientSecretExpiryAlarm watches. One line per token run or createSecret
+// that read credentials saying when their secret expires, whatever the
+// run's outcome (a secret that expired is why a run fails).
+func (e Emitter) ClientSecretExpiry(name string, expiresAt time.Time) {
+	now := e.Now
+	if now == nil {
+		now = time.Now
+	}
+	days := math.Floor(expiresAt.Sub(now()).Hours() / 24)
+	e.writeSets(map[string]any{ClientSecretDaysLeft: days, DimensionIntegration: name},
+		[]metric{{ClientSecretDaysLeft, UnitNone}}, []string{DimensionIntegration}, nil)
+}
+
 // Run records a run, with dimension FunctionName: a success when no
 // integration failed, with the least time left and the longest token
 // request among its integrations.
@@ -193,6 +217,12 @@ type metric struct {
 // write builds the EMF object: the metric values and the dimension as
 // top-level members, the metadata under "_aws".
 func (e Emitter) write(values map[string]any, metrics []metric, extraDims ...string) {
+	e.writeSets(values, metrics, extraDims)
+}
+
+// writeSets is write with one dimension set per element of extraDims,
+// each after FunctionName: CloudWatch records each metric once per set.
+func (e Emitter) writeSets(values map[string]any, metrics []metric, extraDims ...[]string) {
 	w, now := e.W, e.Now
 	if w == nil {
 		w = os.Stdout
@@ -200,17 +230,20 @@ func (e Emitter) write(values map[string]any, metrics []metric, extraDims ...str
 	if now == nil {
 		now = time.Now
 	}
-	dims := []string{}
-	if e.FunctionName != "" {
-		dims = append(dims, DimensionFunctionName)
-		values[DimensionFunctionName] = e.FunctionName
+	sets := [][]string{}
+	for _, extra := range extraDims {
+		dims := []string{}
+		if e.FunctionName != "" {
+			dims = append(dims, DimensionFunctionName)
+			values[DimensionFunctionName] = e.FunctionName
+		}
+		sets = append(sets, append(dims, extra...))
 	}
-	dims = append(dims, extraDims...)
 	values["_aws"] = map[string]any{
 		"Timestamp": now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{dims},
+			"Dimensions": sets,
 			"Metrics":    metrics,
 		}},
 	}

@@ -243,3 +243,31 @@ func TestEmitterIntegration(t *testing.T) {
 		}
 	}
 }
+
+func TestEmitterClientSecretExpiry(t *testing.T) {
+	for name, tc := range map[string]struct {
+		expiresAt time.Time
+		want      float64
+	}{
+		"30 days and an hour":  {fixed.Add(30*24*time.Hour + time.Hour), 30},
+		"a minute short of 30": {fixed.Add(30*24*time.Hour - time.Minute), 29},
+		"expires in an hour":   {fixed.Add(time.Hour), 0},
+		"expired an hour ago":  {fixed.Add(-time.Hour), -1},
+		"expired 10 days ago":  {fixed.Add(-10 * 24 * time.Hour), -10},
+	} {
+		var buf bytes.Buffer
+		Emitter{W: &buf, FunctionName: "fn", Now: func() time.Time { return fixed }}.ClientSecretExpiry("acme", tc.expiresAt)
+		line, flat := decode(t, &buf)
+		cwm := line.AWS.CloudWatchMetrics[0]
+		// Per integration, and per function for ClientSecretExpiryAlarm's minimum.
+		if want := [][]string{{DimensionFunctionName, DimensionIntegration}, {DimensionFunctionName}}; !reflect.DeepEqual(cwm.Dimensions, want) {
+			t.Errorf("%s: Dimensions = %v, want %v", name, cwm.Dimensions, want)
+		}
+		if want := []metric{{ClientSecretDaysLeft, UnitNone}}; !reflect.DeepEqual(cwm.Metrics, want) {
+			t.Errorf("%s: Metrics = %v, want %v", name, cwm.Metrics, want)
+		}
+		if flat[ClientSecretDaysLeft] != tc.want || flat[DimensionIntegration] != "acme" {
+			t.Errorf("%s: %s = %v for %v, want %v", name, ClientSecretDaysLeft, flat[ClientSecretDaysLeft], flat[DimensionIntegration], tc.want)
+		}
+	}
+}

@@ -142,6 +142,7 @@ func (m *recordingMetrics) Integration(name string, o metrics.Outcome) {
 	m.integrations[name] = o
 }
 func (m *recordingMetrics) TokenRequest(string, time.Duration, int) {}
+func (m *recordingMetrics) ClientSecretExpiry(string, time.Time)    {}
 func (m *recordingMetrics) Run(s metrics.Summary) {
 	m.mu.Lock()
 	m.runs = append(m.runs, s)

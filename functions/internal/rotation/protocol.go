@@ -65,7 +65,7 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 		if err != nil {
 			base.ErrorContext(ctx, "rotation step failed", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
 			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
-				Error: err.Error(), TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: res.DurationMs}
+				ClientSecretExpiresAt: res.ClientSecretExpiresAt, Error: err.Error(), TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: res.DurationMs}
 			r.stepMetrics(t, metrics.Outcome{Failed: true, Attempts: res.TokenRequestAttempts})
 		}
 	}()
@@ -196,6 +196,7 @@ func (r *Rotator) createSecret(ctx context.Context, t target, v secretstore.Vers
 		return res, err
 	}
 	res.ClientID = creds.ClientID
+	res.ClientSecretExpiresAt = r.clientSecretExpiry(ctx, t, creds, log)
 	fetchStart := r.cfg.Now()
 	tok, err := r.cfg.Fetchers(p).Fetch(ctx, creds.Credentials)
 	res.TokenRequestMs = r.cfg.Now().Sub(fetchStart).Milliseconds()

@@ -64,6 +64,9 @@ func (l *lines) Run(s metrics.Summary) {
 	l.add(fmt.Sprintf("run %s", map[bool]string{true: "failed", false: "ok"}[s.Failed > 0]))
 }
 func (l *lines) TokenRequest(name string, _ time.Duration, _ int) { l.add("latency " + name) }
+func (l *lines) ClientSecretExpiry(name string, at time.Time) {
+	l.add(fmt.Sprintf("client secret %s expires %s", name, at.Format(time.RFC3339)))
+}
 func (l *lines) take() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -56,6 +56,9 @@ type Metrics interface {
 	// TokenRequest records the latency of a token request made by the
 	// rotation protocol's createSecret, whose outcome comes steps later.
 	TokenRequest(name string, d time.Duration, attempts int)
+	// ClientSecretExpiry records when the integration's client secret
+	// expires, for a run or createSecret whose credentials say when.
+	ClientSecretExpiry(name string, expiresAt time.Time)
 }
 
 // Defaults for the zero values of Config.
@@ -164,6 +167,10 @@ type Result struct {
 	PreviousVersionID string `json:"previous_version_id,omitempty"`
 	TokenSecretID     string `json:"token_secret_id"`
 	ClientID          string `json:"client_id"`
+	// ClientSecretExpiresAt is when the client secret expires, as its
+	// credentials secret says (client_secret_expires_at); zero, and left
+	// out, when it says nothing.
+	ClientSecretExpiresAt time.Time `json:"client_secret_expires_at,omitzero"`
 	// DebugID is the token response's X-Debug-Id, when a token was fetched.
 	DebugID string `json:"debug_id,omitempty"`
 	// TokenRequestMs is the time spent fetching the token, retries included.
@@ -211,8 +218,8 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 	res := Result{Integration: t.name, TokenSecretID: t.tokenSecretID}
 	fail := func(err error, attrs ...any) (Result, error) {
 		log.ErrorContext(ctx, "rotation failed, nothing written", append(attrs, "error", err.Error(), "duration_ms", r.cfg.Now().Sub(start).Milliseconds())...)
-		return Result{Integration: t.name, TokenSecretID: t.tokenSecretID, ClientID: res.ClientID, Error: err.Error(),
-			TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: r.cfg.Now().Sub(start).Milliseconds()}, err
+		return Result{Integration: t.name, TokenSecretID: t.tokenSecretID, ClientID: res.ClientID, ClientSecretExpiresAt: res.ClientSecretExpiresAt,
+			Error: err.Error(), TokenRequestAttempts: res.TokenRequestAttempts, DurationMs: r.cfg.Now().Sub(start).Milliseconds()}, err
 	}
 	if t.problem != "" {
 		return fail(errors.New(t.problem))
@@ -223,6 +230,7 @@ func (r *Rotator) one(ctx context.Context, t target, force bool, log *slog.Logge
 		return fail(err)
 	}
 	res.ClientID = creds.ClientID
+	res.ClientSecretExpiresAt = r.clientSecretExpiry(ctx, t, creds, log)
 	p, err := r.settings(ctx, t, creds)
 	if err != nil {
 		return fail(fmt.Errorf("credentials secret %q: %w", t.credentialsSecretID, err))

@@ -57,11 +57,21 @@ func (f *fakeFetcher) Fetch(context.Context, oauthtoken.Credentials) (oauthtoken
 	return f.tok, f.err
 }
 
-// countingMetrics counts the run lines by outcome, and the integration lines.
-type countingMetrics struct{ ok, failed, integrations int }
+// countingMetrics counts the run lines by outcome, and the integration
+// lines, and keeps each integration's client secret expiry.
+type countingMetrics struct {
+	ok, failed, integrations int
+	secretExpiry             map[string]time.Time
+}
 
 func (m *countingMetrics) Integration(string, metrics.Outcome)     { m.integrations++ }
 func (m *countingMetrics) TokenRequest(string, time.Duration, int) {}
+func (m *countingMetrics) ClientSecretExpiry(name string, at time.Time) {
+	if m.secretExpiry == nil {
+		m.secretExpiry = map[string]time.Time{}
+	}
+	m.secretExpiry[name] = at
+}
 func (m *countingMetrics) Run(s metrics.Summary) {
 	if s.Failed > 0 {
 		m.failed++

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 const fuzzSecret = "SENTINEL-fuzz-secret-0a9c"
@@ -13,6 +14,10 @@ func FuzzParseCredentials(f *testing.F) {
 		`{"client_id":"id","client_secret":"` + fuzzSecret + `"}`,
 		`{"client_id":"id"}`, `{}`, `[]`, `null`, `"x"`, `{"client_id":1,"client_secret":"` + fuzzSecret + `"}`,
 		`{"client_id":"id","client_secret":"` + fuzzSecret + `","extra":{"a":[1,2]}}`,
+		`{"clientId":"id","clientSecret":"` + fuzzSecret + `","domain":"x.okta.com","secretId":"s"}`,
+		`{"client_id":"id","clientId":"id","client_secret":"` + fuzzSecret + `","clientSecret":"` + fuzzSecret + `"}`,
+		`{"client_id":"id","client_secret":"` + fuzzSecret + `","client_secret_expires_at":"2027-03-01T00:00:00+02:00"}`,
+		`{"client_id":"id","client_secret_expires_at":"` + fuzzSecret + `"}`,
 	} {
 		f.Add(s)
 	}
@@ -26,6 +31,9 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 		if strings.TrimSpace(creds.ClientID) == "" || (creds.ClientSecret != "" && strings.TrimSpace(creds.ClientSecret) == "") {
 			t.Errorf("ParseCredentials(%q) accepted empty fields", s)
+		}
+		if at := creds.ClientSecretExpiresAt; !at.IsZero() && at.Location() != time.UTC {
+			t.Errorf("ParseCredentials(%q).ClientSecretExpiresAt = %v, want UTC", s, at)
 		}
 		if creds.ClientSecret != "" && len(creds.ClientSecret) >= 8 && strings.Contains(fmt.Sprintf("%v %+v %#v", creds, creds, creds), creds.ClientSecret) {
 			t.Errorf("printed credentials show the secret")

@@ -71,6 +71,10 @@ type Credentials struct {
 	// the one spelling of the secret, whatever id it was read by (a name,
 	// a partial ARN). Empty when the answer had none.
 	ARN string
+	// ClientSecretExpiresAt is when the client secret expires, in UTC: the
+	// field client_secret_expires_at (RFC 3339), which Fields keeps too, so
+	// that a rewrite of the value keeps it. Zero when it is absent or empty.
+	ClientSecretExpiresAt time.Time
 }
 
 // ReadCredentials reads the credentials secret: a JSON object whose
@@ -95,10 +99,23 @@ func (s *Store) ReadCredentials(ctx context.Context, id string) (Credentials, er
 	return creds, nil
 }
 
+// FieldClientSecretExpiresAt is the credentials secret's optional field
+// that says when the client secret expires, in RFC 3339.
+const FieldClientSecretExpiresAt = "client_secret_expires_at"
+
+// managedSpellings maps client_id and client_secret to the spellings of
+// Secrets Manager's managed external secret types for OAuth clients
+// (OktaOAuthClientSecret, SalesforceClientSecret), which are read as they
+// are. Their other fields (Okta's domain and secretId) map to no setting
+// and stay in Fields, unread.
+var managedSpellings = map[string]string{"client_id": "clientId", "client_secret": "clientSecret"}
+
 // ParseCredentials decodes a credentials secret value: a JSON object whose
-// client_id is a non-empty string, and client_secret too where it is set
-// (private_key_jwt has none); its other fields go to Credentials.Fields.
-// The error names every bad field and quotes no value.
+// client_id (or clientId) is a non-empty string, and client_secret (or
+// clientSecret) too where it is set (private_key_jwt has none); its
+// optional client_secret_expires_at is an RFC 3339 time; its other fields
+// go to Credentials.Fields. The error names every bad field and quotes no
+// value.
 func ParseCredentials(s string) (Credentials, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &fields); err != nil || fields == nil {
@@ -110,7 +127,15 @@ func ParseCredentials(s string) (Credentials, error) {
 		name string
 		dst  *string
 	}{{"client_id", &creds.ClientID}, {"client_secret", &creds.ClientSecret}} {
-		raw, ok := fields[f.name]
+		key, alias := f.name, managedSpellings[f.name]
+		raw, ok := fields[key]
+		if araw, aok := fields[alias]; aok {
+			if ok {
+				bad = append(bad, fmt.Sprintf("fields %q and %q are both set: they are one field (%q is the spelling of Secrets Manager's managed external secrets); keep one", key, alias, alias))
+				continue
+			}
+			key, raw, ok = alias, araw, true
+		}
 		if !ok && f.name == "client_secret" {
 			continue
 		}
@@ -119,22 +144,49 @@ func ParseCredentials(s string) (Credentials, error) {
 			continue
 		}
 		if err := json.Unmarshal(raw, f.dst); err != nil {
-			bad = append(bad, fmt.Sprintf("field %q is not a string", f.name))
+			bad = append(bad, fmt.Sprintf("field %q is not a string", key))
 			continue
 		}
 		if strings.TrimSpace(*f.dst) == "" {
-			bad = append(bad, fmt.Sprintf("field %q is empty", f.name))
+			bad = append(bad, fmt.Sprintf("field %q is empty", key))
 		}
+	}
+	if raw, ok := fields[FieldClientSecretExpiresAt]; ok {
+		at, problem := parseExpiry(raw)
+		if problem != "" {
+			bad = append(bad, fmt.Sprintf("field %q %s", FieldClientSecretExpiresAt, problem))
+		}
+		creds.ClientSecretExpiresAt = at
 	}
 	if len(bad) > 0 {
 		return Credentials{}, errors.New(strings.Join(bad, "; "))
 	}
-	delete(fields, "client_id")
-	delete(fields, "client_secret")
+	for name, alias := range managedSpellings {
+		delete(fields, name)
+		delete(fields, alias)
+	}
 	if len(fields) > 0 {
 		creds.Fields = fields
 	}
 	return creds, nil
+}
+
+// parseExpiry decodes client_secret_expires_at: a JSON string holding an
+// RFC 3339 time, in UTC; an empty string or null is none (the zero time).
+// The problem, if any, completes "field ... " and quotes no value.
+func parseExpiry(raw json.RawMessage) (time.Time, string) {
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return time.Time{}, "is not a string; want an RFC 3339 time such as 2027-03-01T00:00:00Z"
+	}
+	if strings.TrimSpace(v) == "" {
+		return time.Time{}, ""
+	}
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, "is not an RFC 3339 time such as 2027-03-01T00:00:00Z"
+	}
+	return at.UTC(), ""
 }
 
 // ReadToken reads the token secret's AWSCURRENT value. A secret without a

@@ -32,6 +32,7 @@ func emitted(t *testing.T) map[string]map[string]bool {
 		e.Integration("acme", o)
 	}
 	e.TokenRequest("acme", time.Second, 2)
+	e.ClientSecretExpiry("acme", time.Now().Add(40*24*time.Hour))
 	for _, s := range []metrics.Summary{
 		{Integrations: 2, Rotated: 2, MinTTL: 24 * time.Hour, MaxTokenRequest: time.Second, Attempts: 3, Requested: 2},
 		{Integrations: 2, Rotated: 1, Failed: 1, MinTTL: 24 * time.Hour, MaxTokenRequest: time.Second, Attempts: 4, Requested: 2},
@@ -107,8 +108,8 @@ func TestDashboardMetricsAreEmitted(t *testing.T) {
 }
 
 // TestDashboardShowsWhatTheIssueAsks: time left, good and failed runs per
-// integration, the token requests' latency at p50 and p99, and their
-// retries.
+// integration, the token requests' latency at p50 and p99, their retries,
+// and the days left on each client secret.
 func TestDashboardShowsWhatTheIssueAsks(t *testing.T) {
 	refs := metricRefs(t, dashboardOf(t, views(t)[engineScheduler]))
 	perIntegration := func(name, stat string) bool {
@@ -124,6 +125,7 @@ func TestDashboardShowsWhatTheIssueAsks(t *testing.T) {
 		{metrics.TokenRequestLatency, "p50"},
 		{metrics.TokenRequestLatency, "p99"},
 		{metrics.TokenRequestRetries, "Sum"},
+		{metrics.ClientSecretDaysLeft, "Minimum"},
 	} {
 		if !perIntegration(want.name, want.stat) {
 			t.Errorf("the dashboard graphs no %s (%s) per integration", want.name, want.stat)

@@ -150,7 +150,7 @@ func TestEngineResources(t *testing.T) {
 	// The dead-letter queue stays: FirstToken's asynchronous invocations land
 	// there in both engines.
 	both := []string{"RotatorFunction", "RotatorFunctionRole", "TokenSecret", "FirstToken", "DeadLetterQueue",
-		"DeadLetterQueuePolicy", "DeadLetterQueueAlarm", "FunctionErrorsAlarm", "StaleTokenAlarm", "AlarmTopic"}
+		"DeadLetterQueuePolicy", "DeadLetterQueueAlarm", "FunctionErrorsAlarm", "StaleTokenAlarm", "ClientSecretExpiryAlarm", "AlarmTopic"}
 	for engine, view := range views(t) {
 		res := get(t, view, "Resources").(map[string]any)
 		for other, ids := range only {

@@ -369,7 +369,7 @@ func TestReaderPolicyIsReadOnly(t *testing.T) {
 
 func TestAlarmsMatchMetrics(t *testing.T) {
 	tpl := load(t)
-	known := []string{metrics.RotationSucceeded, metrics.RotationFailed, metrics.TokenSecondsToExpiry, metrics.TokenRequestLatency}
+	known := []string{metrics.RotationSucceeded, metrics.RotationFailed, metrics.TokenSecondsToExpiry, metrics.TokenRequestLatency, metrics.ClientSecretDaysLeft}
 	for id, a := range resources(t, tpl, "AWS::CloudWatch::Alarm") {
 		p := get(t, a, "Properties").(map[string]any)
 		if p["Namespace"] != metrics.Namespace {
@@ -399,6 +399,20 @@ func TestAlarmsMatchMetrics(t *testing.T) {
 	}
 	if period*n != 24*3600 {
 		t.Errorf("StaleTokenAlarm looks at %d s, want 24 h", period*n)
+	}
+	// 30 days ahead, on the least of the function's integrations, and
+	// silent when none says when its secret expires.
+	expiry := get(t, tpl, "Resources", "ClientSecretExpiryAlarm", "Properties").(map[string]any)
+	for key, want := range map[string]any{
+		"Namespace": metrics.Namespace, "MetricName": metrics.ClientSecretDaysLeft, "Statistic": "Minimum",
+		"TreatMissingData": "notBreaching", "ComparisonOperator": "LessThanThreshold", "Threshold": 30,
+	} {
+		if got := expiry[key]; got != want {
+			t.Errorf("ClientSecretExpiryAlarm.%s = %v, want %v", key, got, want)
+		}
+	}
+	if p, _ := expiry["Period"].(int); p < 24*3600 {
+		t.Errorf("ClientSecretExpiryAlarm.Period = %d s, want at least a day: a run of the default schedule reports it once in 23 hours", p)
 	}
 }
 

@@ -34,6 +34,7 @@ func TestToolsReadMetricsTheFunctionWrites(t *testing.T) {
 		{ops.MetricNamespace, metrics.Namespace},
 		{ops.MetricRotationSucceeded, metrics.RotationSucceeded},
 		{ops.MetricRotationFailed, metrics.RotationFailed},
+		{status.MetricClientSecretDaysLeft, metrics.ClientSecretDaysLeft},
 		{ops.DimensionFunctionName, metrics.DimensionFunctionName},
 		{ops.DimensionIntegration, metrics.DimensionIntegration},
 	} {
