@@ -21,6 +21,11 @@ const MinUnreserved = 100
 // at once.
 var Reserved = map[string]int{"scheduler": 1, "secretsmanager": 10}
 
+// ReservedClientSecret is what the client-secret rotator reserves beside
+// the token rotator when ClientSecretRotation is adobe (and
+// ReserveConcurrency true): a rotation step and the retire check at once.
+const ReservedClientSecret = 2
+
 // ConcurrencyAPI is the part of the Lambda API the reservation check reads.
 type ConcurrencyAPI interface {
 	GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, opts ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error)
@@ -36,14 +41,19 @@ type Reservation struct {
 }
 
 // PlanReservation decides ReserveConcurrency for a deploy with engine
-// (empty when unknown: both engines must fit) in an account whose
-// unreserved concurrency is unreserved, of limit in all; current is what
-// the stack's function reserves already (0 for a new stack), which an
-// update gives back before it reserves again.
-func PlanReservation(limit, unreserved, current int, engine string) Reservation {
+// (empty when unknown: both engines must fit) and clientSecret, the
+// ClientSecretRotation parameter (none, adobe, or empty when unknown: its
+// function must fit too), in an account whose unreserved concurrency is
+// unreserved, of limit in all; current is what the stack's functions
+// reserve already (0 for a new stack), which an update gives back before
+// it reserves again.
+func PlanReservation(limit, unreserved, current int, engine, clientSecret string) Reservation {
 	need, ok := Reserved[engine]
 	if !ok {
 		need = max(Reserved["scheduler"], Reserved["secretsmanager"])
+	}
+	if clientSecret != "none" {
+		need += ReservedClientSecret
 	}
 	free := unreserved + current
 	if free-need >= MinUnreserved {
@@ -56,10 +66,11 @@ func PlanReservation(limit, unreserved, current int, engine string) Reservation 
 			"(Service Quotas, \"Concurrent executions\") and deploy again to reserve", limit, free, need, MinUnreserved)}
 }
 
-// CheckReservation reads the account's concurrency (and, when the stack's
-// function exists, its current reservation) and plans ReserveConcurrency.
-// function may be empty or name a function that does not exist yet.
-func CheckReservation(ctx context.Context, api ConcurrencyAPI, function, engine string) (Reservation, error) {
+// CheckReservation reads the account's concurrency (and, for each of the
+// stack's functions that exists, its current reservation) and plans
+// ReserveConcurrency. functions may be empty or name functions that do not
+// exist yet.
+func CheckReservation(ctx context.Context, api ConcurrencyAPI, functions []string, engine, clientSecret string) (Reservation, error) {
 	acct, err := api.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reading the account's Lambda concurrency (lambda:GetAccountSettings): %w", err)
@@ -68,7 +79,7 @@ func CheckReservation(ctx context.Context, api ConcurrencyAPI, function, engine 
 		return Reservation{}, errors.New("reading the account's Lambda concurrency: the answer has no AccountLimit")
 	}
 	current := 0
-	if function != "" {
+	for _, function := range functions {
 		fc, err := api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(function)})
 		var nf *lambdatypes.ResourceNotFoundException
 		switch {
@@ -76,8 +87,9 @@ func CheckReservation(ctx context.Context, api ConcurrencyAPI, function, engine 
 		case err != nil:
 			return Reservation{}, fmt.Errorf("reading function %s's reserved concurrency: %w", function, err)
 		case fc.ReservedConcurrentExecutions != nil:
-			current = int(*fc.ReservedConcurrentExecutions)
+			current += int(*fc.ReservedConcurrentExecutions)
 		}
 	}
-	return PlanReservation(int(acct.AccountLimit.ConcurrentExecutions), int(aws.ToInt32(acct.AccountLimit.UnreservedConcurrentExecutions)), current, engine), nil
+	return PlanReservation(int(acct.AccountLimit.ConcurrentExecutions), int(aws.ToInt32(acct.AccountLimit.UnreservedConcurrentExecutions)),
+		current, engine, clientSecret), nil
 }

@@ -112,7 +112,11 @@ func (d Deploy) Run(ctx context.Context) error {
 		if !known && !d.Guided {
 			engine = EngineScheduler // the template's default
 		}
-		plan, err := CheckReservation(ctx, d.Lambda, d.functionName(ctx), engine)
+		clientSecret, known := overrideValue(overrides, "ClientSecretRotation")
+		if !known && !d.Guided {
+			clientSecret = "none" // the template's default
+		}
+		plan, err := CheckReservation(ctx, d.Lambda, d.functionNames(ctx), engine, clientSecret)
 		if err != nil {
 			return fmt.Errorf("%w; set ReserveConcurrency=true or false in parameter_overrides in %s to deploy without this check", err, d.LocalFile)
 		}
@@ -162,22 +166,27 @@ func (d Deploy) localConfig(out io.Writer) (string, error) {
 	return string(raw), nil
 }
 
-// functionName returns the stack's rotator function, or "" when the stack
-// (or the client to read it) is not there.
-func (d Deploy) functionName(ctx context.Context) string {
+// functionNames returns the stack's functions that reserve concurrency
+// (the rotator, and the client-secret rotator when the stack has one), or
+// none when the stack (or the client to read it) is not there.
+func (d Deploy) functionNames(ctx context.Context) []string {
 	if d.Stacks == nil {
-		return ""
+		return nil
 	}
 	resp, err := d.Stacks.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(d.Stack)})
 	if err != nil || len(resp.Stacks) == 0 {
-		return "" // a new stack, or one we cannot read: no reservation to give back
+		return nil // a new stack, or one we cannot read: no reservation to give back
 	}
+	var names []string
 	for _, o := range resp.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == OutputFunctionName {
-			return aws.ToString(o.OutputValue)
+		switch aws.ToString(o.OutputKey) {
+		case OutputFunctionName, OutputClientSecretFunctionARN:
+			if v := aws.ToString(o.OutputValue); v != "" {
+				names = append(names, v)
+			}
 		}
 	}
-	return ""
+	return names
 }
 
 // overridesLine matches the parameter_overrides key of a samconfig file and

@@ -18,13 +18,14 @@ import (
 )
 
 // fakeConcurrency answers GetAccountSettings with limit and unreserved, and
-// GetFunctionConcurrency with reserved for the function named function.
+// GetFunctionConcurrency with reserved for the function named function and
+// csReserved for the one named csFunction.
 type fakeConcurrency struct {
-	limit, unreserved int32
-	function          string
-	reserved          *int32
-	err               error
-	asked             []string
+	limit, unreserved    int32
+	function, csFunction string
+	reserved, csReserved *int32
+	err                  error
+	asked                []string
 }
 
 func (f *fakeConcurrency) GetAccountSettings(context.Context, *lambda.GetAccountSettingsInput, ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error) {
@@ -37,45 +38,57 @@ func (f *fakeConcurrency) GetAccountSettings(context.Context, *lambda.GetAccount
 
 func (f *fakeConcurrency) GetFunctionConcurrency(_ context.Context, in *lambda.GetFunctionConcurrencyInput, _ ...func(*lambda.Options)) (*lambda.GetFunctionConcurrencyOutput, error) {
 	f.asked = append(f.asked, aws.ToString(in.FunctionName))
-	if aws.ToString(in.FunctionName) != f.function {
-		return nil, &lambdatypes.ResourceNotFoundException{Message: aws.String("Function not found")}
+	switch aws.ToString(in.FunctionName) {
+	case f.function:
+		return &lambda.GetFunctionConcurrencyOutput{ReservedConcurrentExecutions: f.reserved}, nil
+	case f.csFunction:
+		return &lambda.GetFunctionConcurrencyOutput{ReservedConcurrentExecutions: f.csReserved}, nil
 	}
-	return &lambda.GetFunctionConcurrencyOutput{ReservedConcurrentExecutions: f.reserved}, nil
+	return nil, &lambdatypes.ResourceNotFoundException{Message: aws.String("Function not found")}
 }
 
 // fakeStacks answers DescribeStacks with one stack whose function is
-// function, or with the error a missing stack gets when function is "".
-type fakeStacks struct{ function string }
+// function (and whose client-secret rotator is csFunction, when set), or
+// with the error a missing stack gets when function is "".
+type fakeStacks struct{ function, csFunction string }
 
 func (f fakeStacks) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	if f.function == "" {
 		return nil, errors.New("ValidationError: Stack with id tokenrotator does not exist")
 	}
-	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{Outputs: []cfntypes.Output{
-		{OutputKey: aws.String(OutputFunctionName), OutputValue: aws.String(f.function)}}}}}, nil
+	outputs := []cfntypes.Output{{OutputKey: aws.String(OutputFunctionName), OutputValue: aws.String(f.function)}}
+	if f.csFunction != "" {
+		outputs = append(outputs, cfntypes.Output{OutputKey: aws.String(OutputClientSecretFunctionARN), OutputValue: aws.String(f.csFunction)})
+	}
+	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{Outputs: outputs}}}, nil
 }
 
 func TestPlanReservation(t *testing.T) {
 	tests := []struct {
 		name                    string
 		limit, unreserved, curr int
-		engine                  string
+		engine, clientSecret    string
 		want                    bool
 		why                     string
 	}{
-		{"a new account of 10", 10, 10, 0, EngineScheduler, false, "limit is 10, 10 of it unreserved: reserving 1 would leave less than the 100"},
-		{"a new account of 50, native", 50, 50, 0, EngineSecretsManager, false, "reserving 10 would leave less"},
-		{"the default 1,000", 1000, 1000, 0, EngineScheduler, true, "reserving 1 leaves the 100"},
-		{"exactly enough for the scheduler", 101, 101, 0, EngineScheduler, true, ""},
-		{"one short for native", 109, 109, 0, EngineSecretsManager, false, ""},
-		{"an update gives its own reservation back", 110, 100, 10, EngineSecretsManager, true, "110 of it unreserved"},
-		{"engine unknown (guided): both must fit", 105, 105, 0, "", false, "reserving 10"},
+		{"a new account of 10", 10, 10, 0, EngineScheduler, "none", false, "limit is 10, 10 of it unreserved: reserving 1 would leave less than the 100"},
+		{"a new account of 50, native", 50, 50, 0, EngineSecretsManager, "none", false, "reserving 10 would leave less"},
+		{"the default 1,000", 1000, 1000, 0, EngineScheduler, "none", true, "reserving 1 leaves the 100"},
+		{"exactly enough for the scheduler", 101, 101, 0, EngineScheduler, "none", true, ""},
+		{"one short for native", 109, 109, 0, EngineSecretsManager, "none", false, ""},
+		{"an update gives its own reservation back", 110, 100, 10, EngineSecretsManager, "none", true, "110 of it unreserved"},
+		{"engine unknown (guided): both must fit", 105, 105, 0, "", "none", false, "reserving 10"},
+		{"the client-secret rotator reserves 2 more", 102, 102, 0, EngineScheduler, "adobe", false, "reserving 3 would leave less"},
+		{"exactly enough for both rotators", 103, 103, 0, EngineScheduler, "adobe", true, "reserving 3 leaves the 100"},
+		{"client-secret rotation unknown (guided): it must fit", 111, 111, 0, EngineSecretsManager, "", false, "reserving 12"},
+		{"an update gives both reservations back", 112, 100, 12, EngineSecretsManager, "adobe", true, "112 of it unreserved: reserving 12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PlanReservation(tt.limit, tt.unreserved, tt.curr, tt.engine)
+			got := PlanReservation(tt.limit, tt.unreserved, tt.curr, tt.engine, tt.clientSecret)
 			if got.Reserve != tt.want || !strings.Contains(got.Why, tt.why) {
-				t.Errorf("PlanReservation(%d, %d, %d, %q) = %+v, want Reserve %v and a reason with %q", tt.limit, tt.unreserved, tt.curr, tt.engine, got, tt.want, tt.why)
+				t.Errorf("PlanReservation(%d, %d, %d, %q, %q) = %+v, want Reserve %v and a reason with %q",
+					tt.limit, tt.unreserved, tt.curr, tt.engine, tt.clientSecret, got, tt.want, tt.why)
 			}
 		})
 	}
@@ -119,7 +132,7 @@ func TestDeploy(t *testing.T) {
 		set            map[string]string
 		guided         bool
 		acct           *fakeConcurrency
-		stack          string
+		stack, csStack string
 		wantRuns       [][]string
 		wantLocal      string // "" : not checked
 		wantOut        string
@@ -139,6 +152,14 @@ func TestDeploy(t *testing.T) {
 			wantRuns:  [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved)},
 			wantLocal: savedLocal,
 			wantOut:   "ReserveConcurrency=true: the account's concurrency limit is 1000, 1000 of it unreserved",
+		},
+		{
+			name: "an update with client-secret rotation gives both functions' reservations back", tracked: tracked,
+			local: strings.Replace(savedLocal, `ops@example.com\"`, `ops@example.com\" ClientSecretRotation=adobe`, 1),
+			acct:  &fakeConcurrency{limit: 103, unreserved: 100, function: "fn", reserved: aws.Int32(1), csFunction: "arn:cs", csReserved: aws.Int32(2)},
+			stack: "fn", csStack: "arn:cs",
+			wantRuns: [][]string{build, append(slices.Clone(deploy), "--no-confirm-changeset", "--parameter-overrides", saved+" ClientSecretRotation=adobe")},
+			wantOut:  "ReserveConcurrency=true: the account's concurrency limit is 103, 103 of it unreserved: reserving 3",
 		},
 		{
 			name: "a new alarm address replaces the saved one", tracked: tracked, local: savedLocal,
@@ -199,7 +220,7 @@ func TestDeploy(t *testing.T) {
 			var ran [][]string
 			err := Deploy{
 				Stack: "tokenrotator", ConfigFile: file, LocalFile: localFile, Set: tt.set, Guided: tt.guided,
-				Lambda: tt.acct, Stacks: fakeStacks{function: tt.stack}, Out: &out,
+				Lambda: tt.acct, Stacks: fakeStacks{function: tt.stack, csFunction: tt.csStack}, Out: &out,
 				Exec: func(_ context.Context, name string, args ...string) error {
 					ran = append(ran, append([]string{name}, args...))
 					return nil

@@ -451,3 +451,18 @@ func TestReservedConcurrencyPerEngine(t *testing.T) {
 		t.Errorf("Conditions.ReserveConcurrency = %v, want !Equals [!Ref ReserveConcurrency, \"true\"]", got)
 	}
 }
+
+// TestClientSecretReservation holds the client-secret rotator's reservation
+// to what make deploy plans for (ops.ReservedClientSecret): with too little
+// counted, a deploy in an account just above Lambda's 100 would fail.
+func TestClientSecretReservation(t *testing.T) {
+	tpl := load(t)
+	reserved := get(t, tpl, "Resources", "ClientSecretRotatorFunction", "Properties", "ReservedConcurrentExecutions")
+	if r, kept := resolve(reserved, map[string]bool{"ReserveConcurrency": false}); kept {
+		t.Errorf("ReserveConcurrency false: ClientSecretRotatorFunction reserves %v, want none", r)
+	}
+	r, _ := resolve(reserved, map[string]bool{"ReserveConcurrency": true})
+	if n, ok := r.(int); !ok || n != ops.ReservedClientSecret {
+		t.Errorf("ClientSecretRotatorFunction reserves %v, but make deploy plans for ops.ReservedClientSecret %d", r, ops.ReservedClientSecret)
+	}
+}
