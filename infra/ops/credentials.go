@@ -37,7 +37,8 @@ type StoredCredentials struct {
 // StoreCredentials writes clientID and clientSecret to the credentials
 // secret name: a new secret (encrypted with kmsKey, or aws/secretsmanager
 // when empty), or a new version of an existing one that keeps its other
-// fields (an integration's settings). It refuses an existing value that is
+// fields (an integration's settings) and their spelling (a managed external
+// secret's clientId and clientSecret). It refuses an existing value that is
 // not a JSON object rather than overwrite it. No error carries the secret.
 func StoreCredentials(ctx context.Context, api CredentialsAPI, name, kmsKey, clientID, clientSecret string) (StoredCredentials, error) {
 	if strings.TrimSpace(clientID) == "" || strings.TrimSpace(clientSecret) == "" {
@@ -68,8 +69,18 @@ func StoreCredentials(ctx context.Context, api CredentialsAPI, name, kmsKey, cli
 	if err := json.Unmarshal([]byte(aws.ToString(cur.SecretString)), &fields); err != nil || fields == nil {
 		return StoredCredentials{}, fmt.Errorf("credentials secret %q holds something other than a JSON object; not overwriting it: give another name", name)
 	}
-	fields["client_id"], _ = json.Marshal(clientID)
-	fields["client_secret"], _ = json.Marshal(clientSecret)
+	// A managed external secret (OktaOAuthClientSecret,
+	// SalesforceClientSecret) spells them clientId and clientSecret: write
+	// those, since a value with both spellings is refused by every run.
+	idKey, secretKey := "client_id", "client_secret"
+	if _, managed := fields["clientId"]; managed {
+		idKey = "clientId"
+	}
+	if _, managed := fields["clientSecret"]; managed {
+		secretKey = "clientSecret"
+	}
+	fields[idKey], _ = json.Marshal(clientID)
+	fields[secretKey], _ = json.Marshal(clientSecret)
 	value, _ := json.Marshal(fields)
 	if _, err := api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: cur.ARN, SecretString: aws.String(string(value))}); err != nil {
 		return StoredCredentials{}, fmt.Errorf("writing credentials secret %q: %w", name, err)

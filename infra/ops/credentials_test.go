@@ -56,6 +56,31 @@ func TestStoreCredentials(t *testing.T) {
 		t.Errorf("after the update: client_id %v, token_url %v, scope %v; want client-b and the settings kept", v["client_id"], v["token_url"], v["scope"])
 	}
 
+	// A managed external secret keeps its spelling: a value with both
+	// spellings would be refused by every run.
+	const managed = "team/okta-managed"
+	okta, _ := json.Marshal(map[string]any{"clientId": "client-o", "clientSecret": "old", "domain": "example.okta.com"})
+	if _, err := r.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(managed), SecretString: aws.String(string(okta))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.StoreCredentials(ctx, r.sm, managed, "", "client-p", secret); err != nil {
+		t.Fatalf("StoreCredentials(managed) = %v", err)
+	}
+	out, err := r.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(managed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &m); err != nil {
+		t.Fatal(err)
+	}
+	_, id := m["client_id"]
+	_, sec := m["client_secret"]
+	if m["clientId"] != "client-p" || m["clientSecret"] != secret || m["domain"] != "example.okta.com" || id || sec {
+		t.Errorf("managed secret after the update: clientId %v, clientSecret kept exactly %v, domain %v, client_id added %v, client_secret added %v; "+
+			"want its own spelling only", m["clientId"], m["clientSecret"] == secret, m["domain"], id, sec)
+	}
+
 	for _, tt := range []struct {
 		name, secretName, id, secret, want string
 	}{
