@@ -38,6 +38,8 @@ type client struct {
 	publicKey crypto.PublicKey
 	keyID     string
 	audience  string
+	// federated are the client's federated identity credentials.
+	federated []FederatedCredential
 }
 
 // secret is one client secret: its value, which only the add's answer ever
@@ -64,7 +66,7 @@ type SecretInfo struct {
 // uuid, creation and last use of each secret old already held.
 func (s *Server) newClient(old *client, secrets []string, c Client) *client {
 	out := &client{scopes: slices.Clone(c.Scopes), orgID: c.OrgID, credentialID: c.CredentialID,
-		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience}
+		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience, federated: slices.Clone(c.Federated)}
 	now := s.now()
 	for _, v := range secrets {
 		sec := secret{value: v, uuid: newDebugID(), created: now}
