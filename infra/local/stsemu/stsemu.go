@@ -201,7 +201,9 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.issued = append(s.issued, jwt)
 	s.mu.Unlock()
+	id := requestID()
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", id)
 	_, _ = fmt.Fprintf(w, `<GetWebIdentityTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <GetWebIdentityTokenResult>
     <WebIdentityToken>%s</WebIdentityToken>
@@ -211,7 +213,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
     <RequestId>%s</RequestId>
   </ResponseMetadata>
 </GetWebIdentityTokenResponse>
-`, jwt, exp.UTC().Format(time.RFC3339), requestID())
+`, jwt, exp.UTC().Format(time.RFC3339), id)
 }
 
 // audienceMember matches the query protocol's list members.
@@ -333,7 +335,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // writeError answers an AWS query protocol error.
 func writeError(w http.ResponseWriter, e stsError) {
+	id := requestID()
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", id)
 	w.WriteHeader(e.status)
 	var msg strings.Builder
 	_ = xml.EscapeText(&msg, []byte(e.message))
@@ -345,7 +349,7 @@ func writeError(w http.ResponseWriter, e stsError) {
   </Error>
   <RequestId>%s</RequestId>
 </ErrorResponse>
-`, e.kind, e.code, msg.String(), requestID())
+`, e.kind, e.code, msg.String(), id)
 }
 
 func requestID() string {
