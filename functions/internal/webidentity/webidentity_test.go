@@ -75,7 +75,13 @@ func jwks(t *testing.T, issuer string) map[string]crypto.PublicKey {
 		case "RSA":
 			keys[k["kid"]] = &rsa.PublicKey{N: num(k["n"]), E: int(num(k["e"]).Int64())}
 		case "EC":
-			keys[k["kid"]] = &ecdsa.PublicKey{Curve: elliptic.P384(), X: num(k["x"]), Y: num(k["y"])}
+			x, _ := base64.RawURLEncoding.DecodeString(k["x"])
+			y, _ := base64.RawURLEncoding.DecodeString(k["y"])
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P384(), append(append([]byte{4}, x...), y...))
+			if err != nil {
+				t.Fatalf("JWKS key %s: %v", k["kid"], err)
+			}
+			keys[k["kid"]] = pub
 		}
 	}
 	return keys

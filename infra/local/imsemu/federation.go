@@ -192,12 +192,28 @@ func (s *Server) issuerKeys(issuer string) (map[string]crypto.PublicKey, error) 
 		case k["kty"] == "RSA":
 			keys[k["kid"]] = &rsa.PublicKey{N: num(k["n"]), E: int(num(k["e"]).Int64())}
 		case k["kty"] == "EC" && k["crv"] == "P-256":
-			keys[k["kid"]] = &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(k["x"]), Y: num(k["y"])}
+			if pub, err := ecKey(elliptic.P256(), k["x"], k["y"]); err == nil {
+				keys[k["kid"]] = pub
+			}
 		case k["kty"] == "EC" && k["crv"] == "P-384":
-			keys[k["kid"]] = &ecdsa.PublicKey{Curve: elliptic.P384(), X: num(k["x"]), Y: num(k["y"])}
+			if pub, err := ecKey(elliptic.P384(), k["x"], k["y"]); err == nil {
+				keys[k["kid"]] = pub
+			}
 		}
 	}
 	return keys, nil
+}
+
+// ecKey parses a JWK's EC point (RFC 7518 section 6.2.1): x and y,
+// base64url, each the curve's size.
+func ecKey(curve elliptic.Curve, x, y string) (*ecdsa.PublicKey, error) {
+	size := (curve.Params().BitSize + 7) / 8
+	xb, err1 := base64.RawURLEncoding.DecodeString(x)
+	yb, err2 := base64.RawURLEncoding.DecodeString(y)
+	if err1 != nil || err2 != nil || len(xb) != size || len(yb) != size {
+		return nil, errors.New("not an EC point of the curve's size")
+	}
+	return ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, xb...), yb...))
 }
 
 // verifyExternal checks a JWS signature made with alg by an external

@@ -90,11 +90,10 @@ func TestFederatedCredentialIsVerifiedAsEntraWould(t *testing.T) {
 			if tt.tamper {
 				jwt = jwt[:len(jwt)-4] + "AAAA"
 			}
-			issuerURL := issuer.URL
 			if tt.issuerOff {
 				off := httptest.NewServer(http.NotFoundHandler())
 				off.Close()
-				issuerURL = off.URL
+				issuerURL := off.URL
 				jwt = stsJWTFrom(t, issuerURL, tt.aud)
 				_ = emu.SetClient("app-1", imsemu.Client{Federated: []imsemu.FederatedCredential{{Issuer: issuerURL, Subject: fedRole, Audiences: []string{aud}}}})
 			}

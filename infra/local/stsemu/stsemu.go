@@ -318,10 +318,8 @@ func (s *Server) rsaJWK() map[string]string {
 }
 
 func (s *Server) ecJWK() map[string]string {
-	pub := s.ecKey.PublicKey
-	x, y := make([]byte, 48), make([]byte, 48)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	point, _ := s.ecKey.PublicKey.Bytes() // 0x04 || X || Y, 48 bytes each
+	x, y := point[1:49], point[49:]
 	return map[string]string{"kty": "EC", "use": "sig", "alg": "ES384", "kid": KeyIDES384, "crv": "P-384",
 		"x": b64(x), "y": b64(y)}
 }
