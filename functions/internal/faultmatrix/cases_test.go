@@ -154,7 +154,7 @@ func cases() []matrixCase {
 	add(
 		matrixCase{name: "STS unavailable (aws_web_identity)", area: "auth", stsDown: http.StatusServiceUnavailable,
 			env: map[string]string{config.EnvTokenAuth: "aws_web_identity"}, want: []outcome{failed}, tokenRequests: none,
-			sees: `token request not sent: fetching the web identity token: sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): operation error STS: GetWebIdentityToken, exceeded maximum number of attempts, 3, https response error StatusCode: 503`},
+			sees: `token request not sent: fetching the web identity token: sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): HTTP 503 ServiceUnavailable: Service is unable to handle request. (after 3 attempts)`},
 	)
 
 	// Secrets Manager: each error, and a timeout, at each call, every time.

@@ -157,7 +157,7 @@ func TestWebIdentityFaults(t *testing.T) {
 		name, creds, want string
 		down              bool
 	}{
-		{"STS unavailable", pkjwtCreds, `token request not sent: fetching the web identity token: sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): operation error STS: GetWebIdentityToken`, true},
+		{"STS unavailable", pkjwtCreds, `token request not sent: fetching the web identity token: sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): HTTP 503 ServiceUnavailable: Service is unable to handle request. (after 3 attempts)`, true},
 		{"key and secret", `{"client_id":"` + clientID + `","client_secret":"` + sentinelSecret + `"}`,
 			`credentials secret "webid/credentials": holds a "client_secret", but token_auth is aws_web_identity, which sends none: ambiguous`, false},
 	}

@@ -22,7 +22,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 )
 
 // Lifetime is how long each JWT is valid (DurationSeconds): five minutes,
@@ -46,11 +49,41 @@ func Source(api API, audience, alg string) func(context.Context) (string, error)
 			DurationSeconds:  aws.Int32(int32(Lifetime / time.Second)),
 		})
 		if err != nil {
-			return "", fmt.Errorf("sts:GetWebIdentityToken (audience %q, %s): %w", audience, alg, err)
+			return "", &callError{msg: fmt.Sprintf("sts:GetWebIdentityToken (audience %q, %s): %s", audience, alg, describe(err)), err: err}
 		}
 		if aws.ToString(out.WebIdentityToken) == "" {
 			return "", fmt.Errorf("sts:GetWebIdentityToken (audience %q, %s): %w", audience, alg, errors.New("answered no token"))
 		}
 		return *out.WebIdentityToken, nil
 	}
+}
+
+// callError is a failed GetWebIdentityToken: a short message, for callers
+// that cut long ones, over the SDK's error, which errors.As still reaches.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }
+
+// describe words an SDK error with what the user acts on first: the HTTP
+// status, STS's error code and message, and the attempts the SDK made;
+// the SDK's own wording (operation, request id) otherwise.
+func describe(err error) string {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return err.Error()
+	}
+	s := api.ErrorCode() + ": " + api.ErrorMessage()
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		s = fmt.Sprintf("HTTP %d %s", re.HTTPStatusCode(), s)
+	}
+	var ma *retry.MaxAttemptsError
+	if errors.As(err, &ma) && ma.Attempt > 1 {
+		s += fmt.Sprintf(" (after %d attempts)", ma.Attempt)
+	}
+	return s
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/webidentity"
 	"github.com/tokenrotator/tokenrotator/infra/local/stsemu"
@@ -143,8 +144,9 @@ func TestSourceErrorsNameTheCall(t *testing.T) {
 	token := webidentity.Source(client, "api://AzureADTokenExchange", "RS256")
 	emu.SetDown(http.StatusServiceUnavailable)
 	_, err := token(context.Background())
-	if err == nil || !strings.Contains(err.Error(), `sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): operation error STS: GetWebIdentityToken`) ||
-		!strings.Contains(err.Error(), "ServiceUnavailable") {
+	var api smithy.APIError
+	if err == nil || err.Error() != `sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): HTTP 503 ServiceUnavailable: Service is unable to handle request.` ||
+		!errors.As(err, &api) || api.ErrorCode() != "ServiceUnavailable" {
 		t.Errorf("token() with STS down error = %v, want the call, the audience and STS's ServiceUnavailable", err)
 	}
 	emu.SetDown(0)
