@@ -44,6 +44,8 @@ const (
 	EnvSigningKeyID            = "SIGNING_KEY_ID"
 	EnvSigningCertSHA256       = "SIGNING_CERT_SHA256"
 	EnvSigningCertSHA1         = "SIGNING_CERT_SHA1"
+	EnvWebIdentityAudience     = "WEB_IDENTITY_AUDIENCE"
+	EnvWebIdentityAlg          = "WEB_IDENTITY_ALG"
 	EnvIntegration             = "INTEGRATION"
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
 )
@@ -91,6 +93,21 @@ const (
 	// AuthPrivateKeyJWT sends a JWT signed by SIGNING_KEY, a KMS key, and
 	// no client secret (RFC 7523 section 2.2).
 	AuthPrivateKeyJWT TokenAuth = "private_key_jwt"
+	// AuthAWSWebIdentity sends a JWT that AWS STS issues for the function's
+	// role (sts:GetWebIdentityToken) as the client assertion, and no client
+	// secret: Entra ID workload identity federation.
+	AuthAWSWebIdentity TokenAuth = "aws_web_identity"
+)
+
+// DefaultWebIdentityAudience is the aud of the STS JWT when
+// WEB_IDENTITY_AUDIENCE is unset: the audience Entra ID's federated
+// identity credentials expect.
+const DefaultWebIdentityAudience = "api://AzureADTokenExchange"
+
+// The WEB_IDENTITY_ALG values: how STS signs the JWT.
+const (
+	// AlgES384 is ECDSA on P-384 with SHA-384; RS256 (AlgRS256) is the other.
+	AlgES384 = "ES384"
 )
 
 // The SIGNING_ALG values, for an RSA signing key; a P-256 key signs ES256.
@@ -103,7 +120,8 @@ const (
 func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge,
 		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID,
-		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvIntegration, EnvIntegrationSecretPrefix}
+		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvWebIdentityAudience, EnvWebIdentityAlg, EnvIntegration,
+		EnvIntegrationSecretPrefix}
 }
 
 // ProviderNames returns the variables that make up a Provider, in a fixed
@@ -111,7 +129,8 @@ func Names() []string {
 // under its SettingKey.
 func ProviderNames() []string {
 	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL,
-		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1}
+		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1,
+		EnvWebIdentityAudience, EnvWebIdentityAlg}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -170,6 +189,12 @@ type Provider struct {
 	// certificate's thumbprints in lower-case hex, sent as the x5t#S256 and
 	// x5t headers (Entra ID); empty sends none.
 	SigningCertSHA256, SigningCertSHA1 string
+	// WebIdentityAudience is the aud that aws_web_identity asks STS to put
+	// in its JWT; empty means DefaultWebIdentityAudience.
+	WebIdentityAudience string
+	// WebIdentityAlg is how STS signs that JWT, RS256 or ES384; empty means
+	// RS256.
+	WebIdentityAlg string
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -396,10 +421,10 @@ func (p *Provider) set(name, v string) error {
 		p.Scope = v
 	case EnvTokenAuth:
 		switch a := TokenAuth(v); a {
-		case AuthBody, AuthBasic, AuthPrivateKeyJWT:
+		case AuthBody, AuthBasic, AuthPrivateKeyJWT, AuthAWSWebIdentity:
 			p.TokenAuth = a
 		default:
-			return fmt.Errorf("%q is not one of %q, %q or %q", v, AuthBody, AuthBasic, AuthPrivateKeyJWT)
+			return fmt.Errorf("%q is not one of %q, %q, %q or %q", v, AuthBody, AuthBasic, AuthPrivateKeyJWT, AuthAWSWebIdentity)
 		}
 	case EnvSigningKey:
 		if !kmsKeyARN.MatchString(v) {
@@ -416,6 +441,16 @@ func (p *Provider) set(name, v string) error {
 			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
 		}
 		p.AssertionAudience = v
+	case EnvWebIdentityAudience:
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		}
+		p.WebIdentityAudience = v
+	case EnvWebIdentityAlg:
+		if v != AlgRS256 && v != AlgES384 {
+			return fmt.Errorf("%q is not one of %q or %q, the algorithms STS signs with", v, AlgRS256, AlgES384)
+		}
+		p.WebIdentityAlg = v
 	case EnvSigningKeyID:
 		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
 			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
@@ -481,17 +516,23 @@ func thumbprint(v string, size int) (string, error) {
 }
 
 // CheckClientSecret says whether a credentials secret that has a client
-// secret (or has none) suits p: private_key_jwt sends none, so a secret
-// beside it is ambiguous; the other methods need one.
+// secret (or has none) suits p: private_key_jwt and aws_web_identity send
+// none, so a secret beside them is ambiguous; the other methods need one.
 func (p Provider) CheckClientSecret(has bool) error {
 	switch {
-	case p.TokenAuth == AuthPrivateKeyJWT && has:
+	case p.SendsNoSecret() && has:
 		return fmt.Errorf(`holds a "client_secret", but %s is %s, which sends none: ambiguous, remove the client_secret (or choose another %s)`,
-			SettingKey(EnvTokenAuth), AuthPrivateKeyJWT, SettingKey(EnvTokenAuth))
-	case p.TokenAuth != AuthPrivateKeyJWT && !has:
+			SettingKey(EnvTokenAuth), p.TokenAuth, SettingKey(EnvTokenAuth))
+	case !p.SendsNoSecret() && !has:
 		return errors.New(`field "client_secret" is missing`)
 	}
 	return nil
+}
+
+// SendsNoSecret reports whether p's client authentication is an assertion
+// (private_key_jwt, aws_web_identity), which sends no client secret.
+func (p Provider) SendsNoSecret() bool {
+	return p.TokenAuth == AuthPrivateKeyJWT || p.TokenAuth == AuthAWSWebIdentity
 }
 
 // reservedParams are the form fields the rotator sets itself: TOKEN_PARAMS

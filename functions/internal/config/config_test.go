@@ -140,6 +140,8 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"sha256 thumbprint too short", EnvSigningCertSHA256, strings.Repeat("ab", 20), "not a thumbprint of 32 bytes"},
 		{"sha1 thumbprint not hex", EnvSigningCertSHA1, strings.Repeat("zz", 20), "not a thumbprint of 20 bytes"},
 		{"params set client_assertion", EnvTokenParams, "client_assertion=x", `must not set "client_assertion"`},
+		{"web identity audience with a newline", EnvWebIdentityAudience, "api://a\nb", "control characters"},
+		{"web identity alg PS256", EnvWebIdentityAlg, "PS256", `"PS256" is not one of "RS256" or "ES384"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,6 +243,7 @@ func TestNamesListsEveryVariable(t *testing.T) {
 	got := strings.Join(Names(), ",")
 	want := "CREDENTIALS_SECRET_ID,TOKEN_SECRET_ID,TOKEN_URL,SCOPE,TOKEN_AUTH,MIN_TOKEN_AGE,TOKEN_PARAMS,TOKEN_LIFETIME," +
 		"TEST_URL,SIGNING_KEY,SIGNING_ALG,ASSERTION_AUDIENCE,SIGNING_KEY_ID,SIGNING_CERT_SHA256,SIGNING_CERT_SHA1," +
+		"WEB_IDENTITY_AUDIENCE,WEB_IDENTITY_ALG," +
 		"INTEGRATION,INTEGRATION_SECRET_PREFIX"
 	if got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
@@ -434,6 +437,24 @@ func TestOverlayPrivateKeyJWT(t *testing.T) {
 	}
 }
 
+func TestLoadWebIdentitySettings(t *testing.T) {
+	m := base()
+	m[EnvTokenAuth] = "aws_web_identity"
+	cfg, err := Load(env(m))
+	if err != nil || cfg.TokenAuth != AuthAWSWebIdentity || cfg.WebIdentityAudience != "" || cfg.WebIdentityAlg != "" {
+		t.Fatalf("Load(aws_web_identity) = %+v, %v; want it with the default audience and alg (empty)", cfg.Provider, err)
+	}
+	p, err := cfg.Provider.Overlay(map[string]json.RawMessage{
+		"web_identity_audience": json.RawMessage(`"api://contoso-federation"`), "web_identity_alg": json.RawMessage(`"ES384"`)})
+	if err != nil || p.WebIdentityAudience != "api://contoso-federation" || p.WebIdentityAlg != AlgES384 {
+		t.Errorf("Overlay() = %+v, %v; want the integration's audience and ES384", p, err)
+	}
+	_, err = cfg.Provider.Overlay(map[string]json.RawMessage{"web_identity_alg": json.RawMessage(`"RS512"`)})
+	if err == nil || !strings.Contains(err.Error(), `field "web_identity_alg" (WEB_IDENTITY_ALG for this integration): "RS512" is not one of "RS256" or "ES384"`) {
+		t.Errorf("Overlay(RS512) error = %v, want one naming the field and the two algorithms", err)
+	}
+}
+
 func TestCheckClientSecret(t *testing.T) {
 	jwt := Provider{TokenAuth: AuthPrivateKeyJWT, SigningKey: testKeyARN}
 	for _, tt := range []struct {
@@ -446,6 +467,8 @@ func TestCheckClientSecret(t *testing.T) {
 		{"basic without one", Provider{TokenAuth: AuthBasic}, false, `field "client_secret" is missing`},
 		{"private_key_jwt without one", jwt, false, ""},
 		{"private_key_jwt with one", jwt, true, `holds a "client_secret", but token_auth is private_key_jwt, which sends none: ambiguous`},
+		{"aws_web_identity without one", Provider{TokenAuth: AuthAWSWebIdentity}, false, ""},
+		{"aws_web_identity with one", Provider{TokenAuth: AuthAWSWebIdentity}, true, `holds a "client_secret", but token_auth is aws_web_identity, which sends none: ambiguous`},
 	} {
 		err := tt.p.CheckClientSecret(tt.has)
 		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {

@@ -170,6 +170,11 @@ type matrixCase struct {
 	// case sets one: ?key=<urlKey>, which must show nowhere.
 	urlKey bool
 
+	// stsDown, if set, is the status the STS stand-in (infra/local/stsemu)
+	// answers every GetWebIdentityToken with; the case's credentials secret
+	// then holds no client_secret, as aws_web_identity wants.
+	stsDown int
+
 	// gap, if set, says which invariant the production code breaks in this
 	// case, and how. The case then passes only while the gap is there, so
 	// that fixing it forces the mark, and the table, to be updated.
@@ -237,6 +242,9 @@ func (c matrixCase) injected() string {
 	}
 	if c.imsEvery != nil {
 		parts = append(parts, c.imsEvery.Name+" to every request"+c.atTarget())
+	}
+	if c.stsDown != 0 {
+		parts = append(parts, fmt.Sprintf("credentials secret without client_secret, STS answering HTTP %d to every GetWebIdentityToken", c.stsDown))
 	}
 	if c.redirect != 0 {
 		parts = append(parts, fmt.Sprintf("HTTP %d redirect to another host", c.redirect))

@@ -150,6 +150,13 @@ func cases() []matrixCase {
 			sees: `INFO token fetched: the stored token was made with token parameters "", TOKEN_PARAMS is "audience=https%3A%2F%2Fapi.example.com%2F" … ` + seesStored, tokenRequests: 1},
 	)
 
+	// Client authentication (auth): what the user sees when what authenticates the client fails.
+	add(
+		matrixCase{name: "STS unavailable (aws_web_identity)", area: "auth", stsDown: http.StatusServiceUnavailable,
+			env: map[string]string{config.EnvTokenAuth: "aws_web_identity"}, want: []outcome{failed}, tokenRequests: none,
+			sees: `token request not sent: fetching the web identity token: sts:GetWebIdentityToken (audience "api://AzureADTokenExchange", RS256): HTTP 503 ServiceUnavailable: Service is unable to handle request. (after 3 attempts)`},
+	)
+
 	// Secrets Manager: each error, and a timeout, at each call, every time.
 	for _, f := range []faultproxy.Fault{
 		faultproxy.Throttling(), faultproxy.InternalServiceError(), faultproxy.AccessDenied(),
@@ -182,7 +189,7 @@ func cases() []matrixCase {
 		{config.EnvTokenURL, "http://ims.example/ims/token/v3", `TOKEN_URL: "http://ims.example/ims/token/v3": https is required`},
 		{config.EnvTokenURL, "ims-na1.adobelogin.com/ims/token/v3", "TOKEN_URL: \"ims-na1.adobelogin.com/ims/token/v3\" is not an absolute URL with a host"},
 		{config.EnvScope, "openid\nAdobeID", "SCOPE: must not contain control characters"},
-		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body", "basic" or "private_key_jwt"`},
+		{config.EnvTokenAuth, "digest", `TOKEN_AUTH: "digest" is not one of "body", "basic", "private_key_jwt" or "aws_web_identity"`},
 		{config.EnvMinTokenAge, "soon", `MIN_TOKEN_AGE: "soon" is not a Go duration`},
 		{config.EnvMinTokenAge, "0s", `MIN_TOKEN_AGE: "0s" must be above zero`},
 		{config.EnvTokenParams, "audience=a&client_secret=x", `TOKEN_PARAMS: must not set "client_secret"`},

@@ -195,7 +195,7 @@ func wireBounded(getenv func(string) string, awsCfg aws.Config, logger *slog.Log
 		Store:              store,
 		Versions:           store,
 		Directory:          secretstore.NewDirectory(sm),
-		Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: logger}, nil),
+		Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: logger}, rotation.Sources{}),
 		Metrics:            metrics.Emitter{W: metricsOut, FunctionName: "faultmatrix"},
 		Logger:             logger,
 		Concurrency:        concurrency,

@@ -24,6 +24,7 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/faultproxy"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
+	"github.com/tokenrotator/tokenrotator/infra/local/stsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/syncbuf"
 )
 
@@ -203,6 +204,15 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 
 	awsCfg := moto.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(r.proxyURL)
+	if c.stsDown != 0 {
+		st, err := stsemu.New(stsemu.Config{Subject: "arn:aws:iam::123456789012:role/faultmatrix"})
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		st.SetDown(c.stsDown)
+		awsCfg.ConfigSources = append(awsCfg.ConfigSources, stsEndpoint(r.serve(st)))
+	}
 	logger := slog.New(slog.NewJSONHandler(&r.logs, nil))
 	attempt := attemptTimeout(c)
 	r.build = func() handler { return wire(r.getenv, awsCfg, logger, &r.metrics, attempt) }
@@ -218,6 +228,15 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	}
 	r.handle = r.build()
 	return r, nil
+}
+
+// stsEndpoint is an SDK configuration source naming STS's endpoint, as
+// AWS_ENDPOINT_URL_STS does: the STS stand-in, while Secrets Manager goes
+// through the fault proxy.
+type stsEndpoint string
+
+func (e stsEndpoint) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	return string(e), sdkID == "STS", nil
 }
 
 // startIMS starts an IMS emulator for clients, shaped by provider, behind
@@ -320,6 +339,9 @@ func (r *rig) seed(ctx context.Context, n int) error {
 		return err
 	}
 	creds := fmt.Sprintf(`{"client_id":%q,"client_secret":%q}`, clientID, clientSecret)
+	if r.c.stsDown != 0 {
+		creds = fmt.Sprintf(`{"client_id":%q}`, clientID)
+	}
 	for id, v := range map[string]string{r.credsID: creds, r.tokenID: string(value)} {
 		out, err := r.direct.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)})
 		if err != nil {

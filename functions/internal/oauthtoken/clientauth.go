@@ -9,7 +9,8 @@ import (
 // ClientAuth is how a client proves itself at the token endpoint (RFC 6749
 // section 2.3, RFC 7523 section 2.2). The Fetcher asks it once per attempt,
 // retries included, and adds what it returns to the token request; it knows
-// no method by name. BodyAuth, BasicAuth and JWTAuth are the methods.
+// no method by name. BodyAuth, BasicAuth, JWTAuth and WebIdentityAuth are
+// the methods.
 type ClientAuth interface {
 	// Authenticate returns the client authentication of one request to
 	// tokenURL for creds. An error means no request is sent; it must quote

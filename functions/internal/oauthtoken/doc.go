@@ -7,8 +7,10 @@
 //
 // The client authenticates through Config.Auth, one small type per method
 // behind ClientAuth: BodyAuth (the form body, the default), BasicAuth (a
-// Basic header) and JWTAuth (private_key_jwt, an assertion signed through
-// crypto.Signer, a new one per attempt); the Fetcher knows none by name.
+// Basic header), JWTAuth (private_key_jwt, an assertion signed through
+// crypto.Signer, a new one per attempt) and WebIdentityAuth
+// (aws_web_identity, a JWT that a third party such as AWS STS issues, a new
+// one per attempt); the Fetcher knows none by name.
 // The request goes through golang.org/x/oauth2/clientcredentials, the comma-separated
 // scope as one element, an HTTP client that has timeouts, refuses redirects
 // and caps response bodies. Network errors, 5xx and 429 are retried with

@@ -40,8 +40,8 @@ type Config struct {
 	TokenURL string
 	// Scope is sent as is, as one form field; empty sends no scope.
 	Scope string
-	// Auth is how the client authenticates: BodyAuth, BasicAuth or JWTAuth;
-	// nil means BodyAuth.
+	// Auth is how the client authenticates: BodyAuth, BasicAuth, JWTAuth or
+	// WebIdentityAuth; nil means BodyAuth.
 	Auth ClientAuth
 	// Params are extra form fields (audience, resource, ...). Callers keep
 	// grant_type, client_id, client_secret, client_assertion,

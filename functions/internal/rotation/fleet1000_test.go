@@ -132,7 +132,7 @@ func TestFleetOf1000(t *testing.T) {
 			Settings:           cfg,
 			Store:              secretstore.New(sm),
 			Directory:          secretstore.NewDirectory(sm),
-			Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: log, MaxAttempts: 3, BaseDelay: 50 * time.Millisecond}, nil),
+			Fetchers:           rotation.NewFetchers(oauthtoken.Config{Logger: log, MaxAttempts: 3, BaseDelay: 50 * time.Millisecond}, rotation.Sources{}),
 			Metrics:            metrics.Emitter{W: metricLines, FunctionName: "fleet-fn"},
 			IntegrationTimeout: 10 * time.Second,
 			Logger:             log,

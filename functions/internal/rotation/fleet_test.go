@@ -405,7 +405,7 @@ func TestFetcherLogLinesNameTheIntegration(t *testing.T) {
 	}))
 	defer srv.Close()
 	var buf bytes.Buffer
-	fetchers := NewFetchers(oauthtoken.Config{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, nil)), BaseDelay: time.Millisecond}, nil)
+	fetchers := NewFetchers(oauthtoken.Config{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, nil)), BaseDelay: time.Millisecond}, Sources{})
 	f := fetchers(config.Provider{TokenURL: srv.URL + "/token", TokenAuth: config.AuthBody})
 	if f != fetchers(config.Provider{TokenURL: srv.URL + "/token", TokenAuth: config.AuthBody}) {
 		t.Error("NewFetchers built two Fetchers for the same settings, want one reused")

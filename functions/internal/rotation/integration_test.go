@@ -67,7 +67,7 @@ func newStack(t *testing.T, tokenValue *string) *stack {
 	s.r = rotation.New(rotation.Config{
 		Settings: cfg,
 		Store:    secretstore.New(s.sm),
-		Fetchers: rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}, nil),
+		Fetchers: rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}, rotation.Sources{}),
 		Logger:   log,
 	})
 	return s

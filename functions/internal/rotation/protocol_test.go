@@ -146,7 +146,7 @@ func newNativeOn(t *testing.T, moto *motoserver.Server) *native {
 		Store:     store,
 		Versions:  store,
 		Directory: secretstore.NewDirectory(sm),
-		Fetchers:  rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}, nil),
+		Fetchers:  rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second}, rotation.Sources{}),
 		Metrics:   n.metrics,
 		Logger:    log,
 	})

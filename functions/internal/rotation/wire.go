@@ -14,12 +14,14 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 	"github.com/tokenrotator/tokenrotator/functions/kmssign"
+	"github.com/tokenrotator/tokenrotator/functions/internal/webidentity"
 )
 
 // SecretsManagerAttemptTimeout bounds one HTTP attempt to Secrets Manager, so
@@ -69,9 +71,12 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		Store:     store,
 		Versions:  store,
 		Directory: secretstore.NewDirectory(sm),
-		Fetchers:  NewFetchers(oauthtoken.Config{Logger: s.Logger}, KMSSigners(kms.NewFromConfig(s.AWS))),
-		Metrics:   metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},
-		Logger:    s.Logger,
+		Fetchers: NewFetchers(oauthtoken.Config{Logger: s.Logger}, Sources{
+			Signers:     KMSSigners(kms.NewFromConfig(s.AWS)),
+			WebIdentity: STSWebIdentity(sts.NewFromConfig(s.AWS)),
+		}),
+		Metrics: metrics.Emitter{W: s.MetricsOut, FunctionName: s.FunctionName},
+		Logger:  s.Logger,
 	})
 	return r.Handle
 }
@@ -86,16 +91,37 @@ func KMSSigners(api kmssign.API) Signers {
 	return func(key string) func(context.Context) (crypto.Signer, error) { return kmssign.Loader(api, key) }
 }
 
+// Sources gives the client authentications what they fetch for each
+// request: Signers the keys of private_key_jwt, WebIdentity the JWTs of
+// aws_web_identity. A nil field fails each request of its method before it
+// is sent, and may be left nil where no integration uses the method.
+type Sources struct {
+	Signers     Signers
+	WebIdentity WebIdentityTokens
+}
+
+// WebIdentityTokens returns the source of new web identity JWTs with an
+// audience and a signing algorithm (WEB_IDENTITY_AUDIENCE,
+// WEB_IDENTITY_ALG); the source is called for each request.
+type WebIdentityTokens func(audience, alg string) func(context.Context) (string, error)
+
+// STSWebIdentity returns WebIdentityTokens from STS
+// (sts:GetWebIdentityToken, webidentity.Source).
+func STSWebIdentity(api webidentity.API) WebIdentityTokens {
+	return func(audience, alg string) func(context.Context) (string, error) {
+		return webidentity.Source(api, audience, alg)
+	}
+}
+
 // NewFetchers returns a Config.Fetchers that builds, once per distinct
 // provider settings, an oauthtoken.Fetcher from base with those settings'
-// token URL, scope, client authentication (ClientAuth; signers gives
-// private_key_jwt its key, and may be nil where no integration uses it),
+// token URL, scope, client authentication (ClientAuth, with src),
 // parameters and lifetime. They
 // all share base.Transport (one is built when it is nil), so that
 // integrations of the same provider share connections, and their log lines
 // (retries) carry the name of the integration they were fetching for. It is
 // safe for concurrent use.
-func NewFetchers(base oauthtoken.Config, signers Signers) func(config.Provider) Fetcher {
+func NewFetchers(base oauthtoken.Config, src Sources) func(config.Provider) Fetcher {
 	if base.Transport == nil {
 		base.Transport = oauthtoken.NewTransport()
 	}
@@ -113,7 +139,7 @@ func NewFetchers(base oauthtoken.Config, signers Signers) func(config.Provider) 
 		}
 		c := base
 		c.TokenURL, c.Scope, c.Params, c.Lifetime = p.TokenURL, p.Scope, p.Params(), p.TokenLifetime
-		c.Auth = ClientAuth(p, signers)
+		c.Auth = ClientAuth(p, src, c.Logger)
 		f := oauthtoken.New(c)
 		made[p] = f
 		return f
@@ -121,9 +147,9 @@ func NewFetchers(base oauthtoken.Config, signers Signers) func(config.Provider) 
 }
 
 // ClientAuth returns the client authentication p's TokenAuth names, with
-// its settings; signers gives private_key_jwt its key (nil: none, and each
-// request fails before it is sent).
-func ClientAuth(p config.Provider, signers Signers) oauthtoken.ClientAuth {
+// its settings; src gives private_key_jwt its key and aws_web_identity its
+// JWTs, and log gets aws_web_identity's line per JWT.
+func ClientAuth(p config.Provider, src Sources, log *slog.Logger) oauthtoken.ClientAuth {
 	switch p.TokenAuth {
 	case config.AuthBasic:
 		return oauthtoken.BasicAuth{}
@@ -131,8 +157,21 @@ func ClientAuth(p config.Provider, signers Signers) oauthtoken.ClientAuth {
 		a := oauthtoken.JWTAuth{PSS: p.SigningAlg == config.AlgPS256, Audience: p.AssertionAudience, KeyID: p.SigningKeyID}
 		a.CertSHA256, _ = hex.DecodeString(p.SigningCertSHA256) // config checked them
 		a.CertSHA1, _ = hex.DecodeString(p.SigningCertSHA1)
-		if signers != nil {
-			a.Key = signers(p.SigningKey)
+		if src.Signers != nil {
+			a.Key = src.Signers(p.SigningKey)
+		}
+		return a
+	case config.AuthAWSWebIdentity:
+		aud, alg := p.WebIdentityAudience, p.WebIdentityAlg
+		if aud == "" {
+			aud = config.DefaultWebIdentityAudience
+		}
+		if alg == "" {
+			alg = config.AlgRS256
+		}
+		a := oauthtoken.WebIdentityAuth{Logger: log}
+		if src.WebIdentity != nil {
+			a.Token = src.WebIdentity(aud, alg)
 		}
 		return a
 	default:

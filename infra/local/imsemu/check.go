@@ -73,6 +73,12 @@ func (s *Server) check(req Request, creds credentials, parseErr error) *refusalC
 		case creds.inHeader || creds.secret != "":
 			return refuse(assertionRefused, "a client secret came with it")
 		}
+		if fc, ok := s.federatedClient(creds); ok {
+			if c := s.checkFederated(creds, fc); c != nil {
+				return c
+			}
+			return s.checkFields(req, fc.scopes)
+		}
 		_, client, c := s.checkAssertion(creds)
 		if c != nil {
 			return c

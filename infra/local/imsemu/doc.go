@@ -43,6 +43,16 @@
 // does (the alg fits the key, the signature, kid, iss and sub, aud, the exp
 // window, nbf and iat) and refuses a jti it has seen.
 //
+// On the Entra profiles, a client registered with Federated credentials
+// (issuer, subject, audiences) authenticates with an external issuer's JWT
+// as its client assertion, such as the STS JWT of aws_web_identity
+// (infra/local/stsemu stands in for STS): the server matches iss, sub and
+// aud against the credentials, checks exp, nbf and iat, and verifies the
+// signature with the kid's key from the issuer's JWKS, read through its
+// discovery document; each mismatch gets Entra's AADSTS error. A reused
+// JWT is taken within its life (that Entra checks no jti of an external
+// token is an assumption).
+//
 // Faults replace the normal answer, for testing a client's error handling:
 //
 //	emu.Enqueue(imsemu.Status(503, "2"), imsemu.NotJSON()) // the next two requests, in order

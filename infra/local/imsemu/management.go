@@ -43,6 +43,8 @@ type client struct {
 	// certSHA256 and certSHA1 are the registered certificate's
 	// thumbprints; nil without a certificate.
 	certSHA256, certSHA1 []byte
+	// federated are the client's federated identity credentials.
+	federated []FederatedCredential
 }
 
 // secret is one client secret: its value, which only the add's answer ever
@@ -69,7 +71,7 @@ type SecretInfo struct {
 // uuid, creation and last use of each secret old already held.
 func (s *Server) newClient(old *client, secrets []string, c Client) *client {
 	out := &client{scopes: slices.Clone(c.Scopes), orgID: c.OrgID, credentialID: c.CredentialID,
-		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience}
+		publicKey: c.PublicKey, keyID: c.KeyID, audience: c.Audience, federated: slices.Clone(c.Federated)}
 	if c.Certificate != nil {
 		s256, s1 := sha256.Sum256(c.Certificate.Raw), sha1.Sum(c.Certificate.Raw)
 		out.certSHA256, out.certSHA1 = s256[:], s1[:]

@@ -38,6 +38,11 @@ type Profile struct {
 	// ExpiresIn is the lifetime of issued tokens in seconds when
 	// Config.ExpiresIn is zero; zero means DefaultExpiresIn.
 	ExpiresIn int64
+	// Federation accepts, from a client with federated credentials
+	// (Client.Federated), an external issuer's JWT as the client assertion,
+	// verified against that issuer's JWKS (Entra ID workload identity
+	// federation; see checkFederated).
+	Federation bool
 	// JWT makes access tokens JWTs (HS256 with a key random per Server, so
 	// nobody can verify them) whose exp claim is the issue time plus the
 	// lifetime; false makes them opaque.
@@ -66,9 +71,9 @@ func Profiles() []Profile {
 		{Name: "auth0", Path: "/oauth/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, Require: []string{"audience"},
 			ExpiresIn: 86400, JWT: true},
 		{Name: "entra-v2", Path: "/{tenant}/oauth2/v2.0/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, ScopeRequired: true,
-			ScopeSuffix: "/.default", ExpiresIn: 3599, JWT: true},
+			ScopeSuffix: "/.default", ExpiresIn: 3599, JWT: true, Federation: true},
 		{Name: "entra-v1", Path: "/{tenant}/oauth2/token", Auth: AuthBasic | AuthBody | AuthPrivateKeyJWT, Require: []string{"resource"},
-			ExpiresIn: 3599, JWT: true},
+			ExpiresIn: 3599, JWT: true, Federation: true},
 		{Name: "cognito", Path: "/oauth2/token", Auth: AuthBasic | AuthBody, ExpiresIn: 3600, JWT: true},
 		// Okta's default method for a client is client_secret_basic; a client
 		// set to client_secret_post would be Auth: AuthBody. Okta, Auth0,

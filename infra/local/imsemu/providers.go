@@ -104,6 +104,9 @@ func auth0Refusal(c refusalCase) refusal {
 // fields are documented; the numbers and texts come from Entra's error code
 // reference and are UNCONFIRMED here.
 func entraRefusal(c refusalCase) refusal {
+	if r, ok := federatedWording(c); ok {
+		return r
+	}
 	r := func(status int, code string, aadsts int, format string, args ...any) refusal {
 		return refusal{status: status, code: code, aadsts: aadsts, description: fmt.Sprintf(format, args...)}
 	}

@@ -54,6 +54,10 @@ type Client struct {
 	// Audience is the aud its assertions must carry; empty means the token
 	// URL the request was sent to.
 	Audience string
+	// Federated are the client's federated identity credentials, on a
+	// profile with Federation (Entra): an external issuer's JWT matching
+	// one authenticates the client, which then needs no secret or key.
+	Federated []FederatedCredential
 }
 
 // Config sets up a Server.
@@ -79,6 +83,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for Issued.IssuedAt; nil means time.Now.
 	Now func() time.Time
+	// HTTPClient reads federated issuers' discovery documents and JWKS;
+	// nil means a client with a 5-second timeout.
+	HTTPClient *http.Client
 }
 
 // Issued is a token the server handed out.
@@ -109,6 +116,7 @@ func (i Issued) LogValue() slog.Value {
 // Server is the emulated token endpoint. Create it with New.
 type Server struct {
 	logger        *slog.Logger
+	httpClient    *http.Client
 	now           func() time.Time
 	profile       Profile
 	dialect       dialect
@@ -138,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		logger:        cfg.Logger,
+		httpClient:    cfg.HTTPClient,
 		now:           cfg.Now,
 		profile:       profile,
 		dialect:       dialectFor(profile.Name),
@@ -154,6 +163,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 5 * time.Second}
 	}
 	if s.expiresIn == 0 {
 		s.expiresIn = profile.ExpiresIn
@@ -190,8 +202,8 @@ func (s *Server) SetClient(id string, c Client) error {
 	switch {
 	case c.PublicKey != nil && len(secrets) > 0:
 		return fmt.Errorf("registering client %q: client secrets and a public key, want one or the other", id)
-	case c.PublicKey == nil && (len(secrets) == 0 || len(secrets) > MaxSecrets):
-		return fmt.Errorf("registering client %q: %d client secrets, want 1 to %d", id, len(secrets), MaxSecrets)
+	case len(secrets) > MaxSecrets || c.PublicKey == nil && len(c.Federated) == 0 && len(secrets) == 0:
+		return fmt.Errorf("registering client %q: %d client secrets, want 1 to %d (or a public key, or federated credentials)", id, len(secrets), MaxSecrets)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
