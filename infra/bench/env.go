@@ -26,17 +26,29 @@ const (
 	referenceTokenSecretID = "bench/reference-token"
 	clientID               = "bench-client"
 	scope                  = "openid,AdobeID,read_organizations"
+	// The private_key_jwt integration: its own secrets and client, at an
+	// Okta emulator, its assertions signed by a KMS key in moto_server.
+	signedCredentialsSecretID = "bench/signed-credentials"
+	signedTokenSecretID       = "bench/signed-token"
+	signedClientID            = "bench-signed-client"
+	signedKeyID               = "bench-kid"
 )
 
-// localEnv is moto_server behind a timing proxy and the IMS emulator
-// behind a timing wrapper, with the secrets both rotators need.
+// localEnv is moto_server behind a timing proxy (one for Secrets Manager,
+// one for KMS) and the IMS and Okta emulators behind a timing wrapper,
+// with the secrets the rotators need and a KMS signing key.
 type localEnv struct {
-	moto   *motoserver.Server
-	proxy  *httptest.Server
-	ims    *imsemu.Server
-	imsSrv *httptest.Server
-	// sm and tokens meter Secrets Manager and the token endpoint.
-	sm, tokens Meter
+	moto     *motoserver.Server
+	proxy    *httptest.Server
+	kmsProxy *httptest.Server
+	ims      *imsemu.Server
+	imsSrv   *httptest.Server
+	okta     *imsemu.Server
+	oktaSrv  *httptest.Server
+	// signingKey is the KMS key's ARN.
+	signingKey string
+	// sm, kms and tokens meter Secrets Manager, KMS and the token endpoints.
+	sm, kms, tokens Meter
 }
 
 // startEnv starts moto_server, the proxy and the IMS emulator, and
@@ -73,7 +85,10 @@ func startEnv(ctx context.Context) (_ *localEnv, err error) {
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(credentialsSecretID), SecretString: aws.String(string(creds))}); err != nil {
 		return nil, fmt.Errorf("creating secret %s: %w", credentialsSecretID, err)
 	}
-	for _, id := range []string{oursTokenSecretID, referenceTokenSecretID} {
+	if err := e.startSigned(ctx, sm); err != nil {
+		return nil, err
+	}
+	for _, id := range []string{oursTokenSecretID, referenceTokenSecretID, signedTokenSecretID} {
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id)}); err != nil {
 			return nil, fmt.Errorf("creating secret %s: %w", id, err)
 		}
@@ -96,9 +111,23 @@ func (e *localEnv) functionEnv(tokenSecretID string) []string {
 	)
 }
 
-// snapshot returns the Secrets Manager and token endpoint usage so far.
-func (e *localEnv) snapshot() (sm, tokens Usage) {
-	return e.sm.Snapshot(), e.tokens.Snapshot()
+// signedEnv is the environment of our rotator keeping the private_key_jwt
+// integration fresh, its KMS calls through their own timing proxy.
+func (e *localEnv) signedEnv() []string {
+	env := e.functionEnv(signedTokenSecretID)
+	return append(env,
+		"AWS_ENDPOINT_URL_KMS="+e.kmsProxy.URL,
+		"CREDENTIALS_SECRET_ID="+signedCredentialsSecretID,
+		"TOKEN_URL="+e.oktaSrv.URL+e.okta.Path(),
+		"TOKEN_AUTH=private_key_jwt",
+		"SIGNING_KEY="+e.signingKey,
+		"SIGNING_KEY_ID="+signedKeyID,
+	)
+}
+
+// snapshot returns the Secrets Manager, KMS and token endpoint usage so far.
+func (e *localEnv) snapshot() (sm, kms, tokens Usage) {
+	return e.sm.Snapshot(), e.kms.Snapshot(), e.tokens.Snapshot()
 }
 
 // Close stops everything startEnv started. It is safe to call twice.
@@ -109,8 +138,17 @@ func (e *localEnv) Close() {
 	if e.imsSrv != nil {
 		e.imsSrv.Close()
 	}
+	if e.okta != nil {
+		e.okta.Close()
+	}
+	if e.oktaSrv != nil {
+		e.oktaSrv.Close()
+	}
 	if e.proxy != nil {
 		e.proxy.Close()
+	}
+	if e.kmsProxy != nil {
+		e.kmsProxy.Close()
 	}
 	if e.moto != nil {
 		e.moto.Close()

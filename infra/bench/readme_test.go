@@ -43,8 +43,9 @@ func checkTables(doc string) []string {
 	var problems []string
 	rotator, ok1 := repodoc.Section(doc, "## The rotator beside the reference")
 	fleet, ok2 := repodoc.Section(doc, "## Fleets of integrations")
-	if !ok1 || !ok2 {
-		return []string{"no section \"## The rotator beside the reference\" or \"## Fleets of integrations\""}
+	signing, ok3 := repodoc.Section(doc, "## What private_key_jwt adds")
+	if !ok1 || !ok2 || !ok3 {
+		return []string{"no section \"## The rotator beside the reference\", \"## Fleets of integrations\" or \"## What private_key_jwt adds\""}
 	}
 	sizes := []bench.FleetSize{{Integrations: 1}, {Integrations: 100}, {Integrations: 1000}}
 	for _, tt := range []struct {
@@ -53,6 +54,7 @@ func checkTables(doc string) []string {
 	}{
 		{"the rotator's table", repodoc.Table(rotator), repodoc.Table((&bench.Report{}).Table())},
 		{"the fleet table", repodoc.Table(fleet), repodoc.Table((&bench.FleetReport{Sizes: sizes}).Table())},
+		{"the private_key_jwt table", repodoc.Table(signing), repodoc.Table((&bench.Report{}).SigningTable())},
 	} {
 		if g, w := shape(tt.got), shape(tt.want); !slices.Equal(g, w) {
 			problems = append(problems, fmt.Sprintf("%s has rows (figure | budget)\n\t%s\nthe bench prints\n\t%s\nrun make bench and paste its tables", tt.name, strings.Join(g, "\n\t"), strings.Join(w, "\n\t")))
@@ -133,6 +135,7 @@ func TestPerformanceChecksFail(t *testing.T) {
 	}{
 		{"a figure in the prose", "\n## Fleets of integrations\n", "\nOwn time was 4.2 ms.\n\n## Fleets of integrations\n", checkProse},
 		{"a row the bench does not print", "| bootstrap zip (deflate) |", "| bootstrap tarball |", checkTables},
+		{"a private_key_jwt row the bench does not print", "| … KMS time (kms:Sign, through a timing proxy) |", "| … KMS time |", checkTables},
 		{"a budget that is not the code's", "| ≤ 1.10× | PASS |", "| ≤ 1.50× | PASS |", checkTables},
 		{"a verdict that is neither", "| ≤ 1.30× | PASS |", "| ≤ 1.30× | OK |", checkTables},
 	} {

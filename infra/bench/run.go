@@ -49,12 +49,20 @@ type Figures struct {
 	// says whether the rotator has such a path.
 	Refresh, NoOp Calls
 	HasNoOp       bool
+	// KMSTime is the median time KMS took to answer in the forced warm runs;
+	// KMSFirst counts the KMS calls of the first run in a fresh emulator,
+	// KMSWarm the most of any later run (a private_key_jwt run only).
+	KMSTime           time.Duration
+	KMSFirst, KMSWarm int
 }
 
 // Report is a whole make bench run.
 type Report struct {
 	// Ours is the rotator (functions/rotator); Reference the minimal one.
 	Ours, Reference Figures
+	// Signed is ours keeping a private_key_jwt integration fresh, its
+	// assertions signed by a KMS key, measured in the same runs as Ours.
+	Signed Figures
 	// Consumer is functions/tokensecret's BenchmarkGetCached.
 	Consumer GoBench
 	// ColdStarts and WarmRuns are the sample counts.
@@ -102,6 +110,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	ours := function{name: "ours", bootstrap: hosts[0], env: env.functionEnv(oursTokenSecretID),
 		force: []byte(`{"force": true}`), normal: []byte(`{}`)}
 	ref := function{name: "reference", bootstrap: hosts[1], env: env.functionEnv(referenceTokenSecretID), force: []byte(`{}`)}
+	// The signed run gets a copy of our bootstrap, so that each process
+	// is found by its executable (findProcess).
+	signedBin := filepath.Join(cfg.Dir, "signed", runtime.GOARCH, "bootstrap")
+	if err := copyFile(hosts[0], signedBin); err != nil {
+		return nil, err
+	}
+	signed := function{name: "ours with private_key_jwt", bootstrap: signedBin, env: env.signedEnv(), force: []byte(`{"force": true}`)}
 
 	for i := range cfg.ColdStarts {
 		say("cold start %d of %d, each rotator in a fresh emulator", i+1, cfg.ColdStarts)
@@ -118,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Ours.Init, rep.Reference.Init = median(rep.Ours.Inits), median(rep.Reference.Inits)
 
-	if err := measureWarm(ctx, cfg, env, rieBin, ours, ref, rep, say); err != nil {
+	if err := measureWarm(ctx, cfg, env, rieBin, ours, ref, signed, rep, say); err != nil {
 		return nil, err
 	}
 
@@ -181,17 +196,18 @@ func buildAll(ctx context.Context, cfg Config, rep *Report, say func(string, ...
 	return hosts, nil
 }
 
-// measureWarm runs each rotator in one emulator: a warm-up invocation,
-// then WarmRuns forced runs, interleaved, then a normal run of ours (the
-// no-op path), and reads both bootstraps' peak RSS.
-func measureWarm(ctx context.Context, cfg Config, env *localEnv, rieBin string, ours, ref function, rep *Report, say func(string, ...any)) error {
+// measureWarm runs each rotator, and ours with private_key_jwt, in one
+// emulator each: a warm-up invocation, then WarmRuns forced runs,
+// interleaved, then a normal run of ours (the no-op path), and reads the
+// bootstraps' peak RSS.
+func measureWarm(ctx context.Context, cfg Config, env *localEnv, rieBin string, ours, ref, signed function, rep *Report, say func(string, ...any)) error {
 	type target struct {
 		fn   function
 		fig  *Figures
 		emu  *rie.Emulator
 		runs []warmRun
 	}
-	targets := []*target{{fn: ours, fig: &rep.Ours}, {fn: ref, fig: &rep.Reference}}
+	targets := []*target{{fn: ours, fig: &rep.Ours}, {fn: ref, fig: &rep.Reference}, {fn: signed, fig: &rep.Signed}}
 	for _, t := range targets {
 		emu, err := rie.Start(ctx, rie.Config{RIE: rieBin, Bootstrap: t.fn.bootstrap, Env: t.fn.env, Timeout: time.Minute})
 		if err != nil {
@@ -199,9 +215,11 @@ func measureWarm(ctx context.Context, cfg Config, env *localEnv, rieBin string, 
 		}
 		defer emu.Close()
 		t.emu = emu
-		if _, err := emu.Invoke(ctx, t.fn.force); err != nil {
+		first, err := invoke(ctx, env, emu, t.fn.force)
+		if err != nil {
 			return fmt.Errorf("warm-up run of %s: %w", t.fn.name, err)
 		}
+		t.fig.KMSFirst = first.kmsCalls
 	}
 	say("%d forced warm rotations each, interleaved", cfg.WarmRuns)
 	for range cfg.WarmRuns {
@@ -242,14 +260,31 @@ func measureWarm(ctx context.Context, cfg Config, env *localEnv, rieBin string, 
 
 // summarise sets fig's latency medians and refresh calls from runs.
 func summarise(fig *Figures, runs []warmRun) {
-	var total, sm, ims, own []time.Duration
+	var total, sm, kms, ims, own []time.Duration
 	for _, r := range runs {
-		total, sm, ims, own = append(total, r.total), append(sm, r.sm), append(ims, r.ims), append(own, r.own())
+		total, sm, kms, ims, own = append(total, r.total), append(sm, r.sm), append(kms, r.kms), append(ims, r.ims), append(own, r.own())
 		fig.Refresh = maxCalls(fig.Refresh, r.calls)
+		fig.KMSWarm = max(fig.KMSWarm, r.kmsCalls)
 	}
 	fig.Total, fig.SecretsManager, fig.TokenEndpoint, fig.Own = median(total), median(sm), median(ims), median(own)
+	fig.KMSTime = median(kms)
 }
 
 func maxCalls(a, b Calls) Calls {
 	return Calls{Reads: max(a.Reads, b.Reads), Writes: max(a.Writes, b.Writes), Other: max(a.Other, b.Other), Tokens: max(a.Tokens, b.Tokens)}
+}
+
+// copyFile copies the executable src to dst, making dst's directory.
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("making %s: %w", filepath.Dir(dst), err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", dst, err)
+	}
+	return nil
 }

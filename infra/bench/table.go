@@ -56,6 +56,26 @@ func (r *Report) Table() string {
 	return b.String()
 }
 
+// SigningTable renders what private_key_jwt adds to a run: ours keeping
+// a private_key_jwt integration fresh beside ours with a client secret,
+// measured in the same run (the same columns as Table's, budget and
+// verdict empty: the issue set none).
+func (r *Report) SigningTable() string {
+	s, o := r.Signed, r.Ours
+	var b strings.Builder
+	b.WriteString("| figure | private_key_jwt | client secret | ratio | budget | verdict |\n|---|---:|---:|---:|---|---|\n")
+	row := func(figure, signed, secret, ratio string) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |  |  |\n", figure, signed, secret, ratio)
+	}
+	row(fmt.Sprintf("warm forced rotation, median of %d: round trip", r.WarmRuns), millis(ms(s.Total)), millis(ms(o.Total)), ratio(s.Total, o.Total))
+	row("… KMS time (kms:Sign, through a timing proxy)", millis(ms(s.KMSTime)), "none", "")
+	row("… own time (round trip − network waits, KMS's included)", millis(ms(s.Own)), millis(ms(o.Own)), ratio(s.Own, o.Own))
+	row("KMS round trips per run: the first in a fresh emulator / each later one", fmt.Sprintf("%d / %d", s.KMSFirst, s.KMSWarm),
+		fmt.Sprintf("%d / %d", o.KMSFirst, o.KMSWarm), "")
+	row("calls, refresh path (SM reads / token requests / SM writes)", s.Refresh.String(), o.Refresh.String(), "")
+	return b.String()
+}
+
 func refreshOK(c Calls) bool {
 	return c.Reads <= MaxRefreshReads && c.Tokens <= MaxRefreshTokens && c.Writes <= MaxRefreshWrites && c.Other == 0
 }

@@ -60,6 +60,9 @@ const (
 	readPending
 	writePending
 	moveStage
+	// The KMS calls of a private_key_jwt run (area "private_key_jwt").
+	readPublicKey
+	signAssertion
 )
 
 func (c call) String() string {
@@ -80,6 +83,10 @@ func (c call) String() string {
 		return "the pending write (PutSecretValue)"
 	case moveStage:
 		return "the move of AWSCURRENT (UpdateSecretVersionStage)"
+	case readPublicKey:
+		return "the signing key's read (KMS GetPublicKey)"
+	case signAssertion:
+		return "the assertion's signing (KMS Sign)"
 	}
 	return fmt.Sprintf("call(%d)", int(c))
 }
@@ -166,6 +173,10 @@ type matrixCase struct {
 	// for a server of the case's that records the reports).
 	reported string
 
+	// signing, if set, makes the integration a private_key_jwt client
+	// whose assertions a KMS key signs (see pkjwtrig_test.go).
+	signing *signing
+
 	// urlKey puts a key in TOKEN_URL's query, and in TEST_URL's when the
 	// case sets one: ?key=<urlKey>, which must show nowhere.
 	urlKey bool
@@ -207,6 +218,9 @@ func (c matrixCase) injected() string {
 	if c.fleet != nil {
 		parts = append(parts, c.fleet.describe()...)
 	}
+	if c.signing != nil {
+		parts = append(parts, c.signing.describe()...)
+	}
 	for _, name := range sortedKeys(c.env) {
 		switch v := c.env[name]; v {
 		case "":
@@ -224,7 +238,11 @@ func (c matrixCase) injected() string {
 		parts = append(parts, "event "+c.event)
 	}
 	if c.times() > 1 && c.native == nil {
-		parts = append(parts, fmt.Sprintf("the same Scheduler event delivered %d times", c.times()))
+		what := "the same Scheduler event"
+		if c.event != "" {
+			what = "the same event"
+		}
+		parts = append(parts, fmt.Sprintf("%s delivered %d times", what, c.times()))
 	}
 	if c.providerNote != "" {
 		parts = append(parts, c.providerNote)

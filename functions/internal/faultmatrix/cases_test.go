@@ -243,6 +243,9 @@ func cases() []matrixCase {
 			want: []outcome{failed}, sees: "token response refused: expires_in is 99999999999 s, more than the 168h0m0s this rotator accepts", tokenRequests: 1},
 	)
 
+	// private_key_jwt: KMS, the provider's checks of the assertion, the credentials secret.
+	add(pkjwtCases()...)
+
 	// CloudFormation: the custom resource FirstToken, at deploy.
 	add(matrixCase{name: "FirstToken: AccessDenied twice at the credentials read", area: "CloudFormation",
 		event: cfnCreate, sm: ptr(faultproxy.AccessDenied()), smAt: readCredentials, smTimes: 2,

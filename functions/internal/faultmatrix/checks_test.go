@@ -3,6 +3,7 @@ package faultmatrix
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,11 @@ func TestInvariantChecksCatchViolations(t *testing.T) {
 	good := snapshot{current: "v2", previous: "v1", versions: 2, value: value(issued.AccessToken)}
 	rotatedOK := delivery{res: rotation.Result{Rotated: true, VersionID: "v2"}, before: old, after: good, issued: []imsemu.Issued{issued}, putsOut: 1}
 	failedOK := delivery{err: errors.New("reading credentials secret: boom"), before: old, after: old}
+	// A private_key_jwt assertion as sent: its signature (base64url of
+	// assertionRaw) is a credential as the whole is.
+	assertionRaw := []byte("SENTINEL-signature-bytes-0123456789abcdef")
+	assertionSig := base64.RawURLEncoding.EncodeToString(assertionRaw)
+	assertion := "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJmYXVsdG1hdHJpeC1jbGllbnQifQ." + assertionSig
 
 	tests := []struct {
 		name string
@@ -65,15 +71,24 @@ func TestInvariantChecksCatchViolations(t *testing.T) {
 		{"the URL's key in the logs", failedOK, `{"msg":"GET https://api.example.com/me?key=` + urlKey + `"}`, "leaked in the logs"},
 		{"issued token in an error", func() delivery { d := rotatedOK; d.err = errors.New("x " + issued.AccessToken); return d }(), "", "leaked in the delivery 1 error"},
 		{"seeded token in a result", func() delivery { d := rotatedOK; d.res.Reason = "SENTINEL-seeded-token-99"; return d }(), "", "leaked in the delivery 1 result"},
+		{"an assertion in an error", func() delivery { d := failedOK; d.err = errors.New("refused " + assertion); return d }(), "", "leaked in the delivery 1 error"},
+		{"an assertion's signature in the logs", failedOK, `{"msg":"sig ` + assertionSig + `"}`, "leaked in the logs"},
+		{"an assertion's signature, standard base64, in a result", func() delivery {
+			d := failedOK
+			d.res.Reason = "sig " + base64.StdEncoding.EncodeToString(assertionRaw)
+			return d
+		}(), "", "leaked in the delivery 1 result"},
+		{"an assertion's signature, hex, in the logs", failedOK, `{"msg":"sig ` + hex.EncodeToString(assertionRaw) + `"}`, "leaked in the logs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := record{deliveries: []delivery{tt.d}, logs: tt.logs, seeded: "SENTINEL-seeded-token-99", issued: []imsemu.Issued{issued}}
+			rec := record{deliveries: []delivery{tt.d}, logs: tt.logs, seeded: "SENTINEL-seeded-token-99", issued: []imsemu.Issued{issued},
+				assertions: []string{assertion}}
 			got := strings.Join(invariants(rec), "\n")
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("invariants() = %q, want one containing %q", got, tt.want)
 			}
-			if strings.Contains(got, clientSecret) || strings.Contains(got, issued.AccessToken) {
+			if strings.Contains(got, clientSecret) || strings.Contains(got, issued.AccessToken) || strings.Contains(got, assertionSig) {
 				t.Errorf("invariants() = %q quotes secret material", got)
 			}
 		})

@@ -66,6 +66,18 @@
 // moto_server is what bounds the matrix's time, so a native case reads
 // the rotated secret back only after an act that wrote, and after its last.
 //
+// The cases of area "private_key_jwt" make the integration a
+// private_key_jwt client of the Okta emulator: a KMS key in moto_server,
+// reached through the same fault proxy (its calls are AWS JSON 1.1 too),
+// signs each assertion, and the emulator verifies it against the key's
+// registered public half. Faults hit KMS (a refused or throttled Sign or
+// GetPublicKey, a disabled key, a key of the wrong usage or spec), the
+// provider's checks (a replayed assertion, its clock ahead or behind beyond
+// its leeway, another audience) or the credentials secret (a client secret
+// beside the key). A tap in front of the token endpoint records every
+// assertion sent: no log line, metric, error or result may carry one, or
+// its signature in any encoding.
+//
 // The case of area "CloudFormation" delivers the custom resource's Create
 // (FirstToken, at deploy) with a ResponseURL of its own, which records the
 // status reported: SUCCESS, once the retries of an AccessDeniedException

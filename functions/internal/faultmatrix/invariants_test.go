@@ -109,11 +109,13 @@ func stateViolations(before, after snapshot, wrote bool, versionID string, issue
 }
 
 // leaks returns where a client secret, in any form a request carries it
-// (secretForms), a token or a URL's key shows up: logs, metrics, errors,
-// results, panics.
+// (secretForms), a token, a URL's key, or a private_key_jwt assertion or
+// its signature (assertionForms) shows up: logs, metrics, errors, results,
+// panics.
 func leaks(rec record) []string {
 	secrets := append(clientSecretForms(rec), rec.seeded, urlKey)
 	secrets = append(secrets, rec.faultTok...)
+	secrets = append(secrets, assertionForms(rec.assertions)...)
 	if rec.fleet != nil {
 		secrets = append(secrets, malformedToken)
 	}
@@ -304,6 +306,12 @@ func redact(s string, rec record) string {
 	}
 	for _, tok := range rec.faultTok {
 		pairs = append(pairs, tok, "[SECRET]")
+	}
+	for _, a := range assertionForms(rec.assertions) {
+		pairs = append(pairs, a, "[SECRET]")
+	}
+	if rec.signingKey != "" {
+		pairs = append(pairs, rec.signingKey, "$SIGNING_KEY")
 	}
 	for _, i := range rec.issued {
 		if i.AccessToken != "" {

@@ -112,6 +112,10 @@ type rig struct {
 	testMu   sync.Mutex
 	testSeen []string // the bearer tokens TEST_URL received
 	subject  nativeSubject
+
+	// A private_key_jwt case's KMS key (its ARN) and the assertions sent.
+	signingKey string
+	assertions *assertionTap
 }
 
 // newRig builds case n's world and seeds its secrets.
@@ -160,6 +164,15 @@ func newRig(ctx context.Context, moto *motoserver.Server, n int, c matrixCase) (
 	r.closers = append(r.closers, elsewhere.Close)
 
 	clients := map[string]imsemu.Client{clientID: {Secrets: []string{clientSecret}}}
+	if c.signing != nil {
+		key, pub, err := r.createSigningKey(ctx, moto)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.signingKey = key
+		clients[clientID] = imsemu.Client{PublicKey: pub, KeyID: signingKeyID, Audience: c.signing.audience}
+	}
 	if c.native != nil { // acme, when the case rotates an added integration
 		clients[clientOf("acme")] = imsemu.Client{Secrets: []string{secretOf("acme")}}
 	}
@@ -247,6 +260,18 @@ func (r *rig) startIMS(clients map[string]imsemu.Client, provider func(*imsemu.C
 	if provider != nil {
 		provider(&emu)
 	}
+	if s := r.c.signing; s != nil {
+		// Okta takes private_key_jwt (IMS does not), as Auth0, Entra ID
+		// and Keycloak do.
+		emu.Profile, _ = imsemu.ProfileNamed("okta")
+		if s.clock != 0 {
+			emu.Now = func() time.Time { return time.Now().Add(s.clock) }
+		}
+	}
+	path := imsemu.TokenPath
+	if emu.Profile.Path != "" {
+		path = emu.Profile.Path
+	}
 	ims, err := imsemu.New(emu)
 	if err != nil {
 		return nil, "", err
@@ -262,6 +287,10 @@ func (r *rig) startIMS(clients map[string]imsemu.Client, provider func(*imsemu.C
 	if counts != nil {
 		front = counts.wrap(front)
 	}
+	if r.c.signing != nil && r.assertions == nil {
+		r.assertions = &assertionTap{next: front, replay: r.c.signing.replay}
+		front = r.assertions
+	}
 	imsSrv := httptest.NewUnstartedServer(front)
 	imsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	if r.c.tls {
@@ -270,7 +299,7 @@ func (r *rig) startIMS(clients map[string]imsemu.Client, provider func(*imsemu.C
 		imsSrv.Start()
 	}
 	r.closers = append(r.closers, imsSrv.Close, ims.Close) // ims.Close first: it releases hung requests
-	return ims, imsSrv.URL + imsemu.TokenPath, nil
+	return ims, imsSrv.URL + path, nil
 }
 
 // inject gives ims the case's IMS faults, and notes the tokens inside them.
@@ -301,6 +330,10 @@ func (r *rig) smRule() faultproxy.Rule {
 		rule.Target, rule.SecretID = faultproxy.PutSecretValue, tokenID
 	case listIntegrations:
 		rule.Target, rule.SecretID = listSecrets, ""
+	case signAssertion:
+		rule.Target, rule.SecretID = faultproxy.KMSSign, ""
+	case readPublicKey:
+		rule.Target, rule.SecretID = faultproxy.KMSGetPublicKey, ""
 	}
 	return rule
 }
@@ -328,6 +361,9 @@ func (r *rig) getenv(name string) string {
 		}
 		return v
 	}
+	if v, ok := r.signingEnv(name); ok {
+		return v
+	}
 	return env[name]
 }
 
@@ -339,7 +375,7 @@ func (r *rig) seed(ctx context.Context, n int) error {
 		return err
 	}
 	creds := fmt.Sprintf(`{"client_id":%q,"client_secret":%q}`, clientID, clientSecret)
-	if r.c.stsDown != 0 {
+	if s := r.c.signing; r.c.stsDown != 0 || s != nil && !s.alsoSecret {
 		creds = fmt.Sprintf(`{"client_id":%q}`, clientID)
 	}
 	for id, v := range map[string]string{r.credsID: creds, r.tokenID: string(value)} {

@@ -35,6 +35,7 @@ type delivery struct {
 	// Deltas of the counters over the invocation.
 	tokenRequests       int
 	gets, puts, putsOut int // GetSecretValue and PutSecretValue calls; puts that reached moto
+	signs               int // KMS Sign calls, faulted or not
 	issued              []imsemu.Issued
 
 	// A fleet case's integrations, in the order of record.members.
@@ -71,6 +72,9 @@ type record struct {
 	requests   int // every request at the token endpoints
 	issued     []imsemu.Issued
 	seeded     string // the seeded access token
+	// A private_key_jwt case's KMS key ARN and the assertions it sent.
+	signingKey string
+	assertions []string
 	faultTok   []string
 	credsID    string
 	tokenID    string
@@ -130,6 +134,7 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 	rec.elsewhere = int(r.elsewhere.Load())
 	rec.cfnReports = slices.Clone(r.cfnReports)
 	rec.calls = r.proxy.Calls("")
+	rec.signingKey, rec.assertions = r.signingKey, r.assertions.assertions()
 	for _, ims := range r.emulators {
 		rec.requests += ims.Requests()
 		rec.issued = append(rec.issued, ims.Issued()...)
@@ -139,14 +144,14 @@ func runCase(moto *motoserver.Server, n int, c matrixCase) record {
 
 // counters are the rig's counters at one moment.
 type counters struct {
-	requests, issued, gets, puts, putsOut, metrics int
-	members                                        []memberDelivery // requests, gets, puts, putsOut; issued as a count in len
+	requests, issued, gets, puts, putsOut, metrics, signs int
+	members                                               []memberDelivery // requests, gets, puts, putsOut; issued as a count in len
 }
 
 func (r *rig) counters() counters {
 	c := counters{requests: r.ims.Requests(), issued: len(r.ims.Issued()), metrics: len(r.metrics.String()),
 		gets: r.proxy.Calls(faultproxy.GetSecretValue), puts: r.proxy.Calls(faultproxy.PutSecretValue),
-		putsOut: r.proxy.Forwarded(faultproxy.PutSecretValue)}
+		putsOut: r.proxy.Forwarded(faultproxy.PutSecretValue), signs: r.proxy.Calls(faultproxy.KMSSign)}
 	for _, m := range r.members {
 		c.members = append(c.members, memberDelivery{
 			requests: m.perClient.of(m.client),
@@ -184,6 +189,7 @@ func (r *rig) deliver(ctx context.Context, handlers ...handler) ([]delivery, err
 	shared.tokenRequests = now.requests - was.requests
 	shared.issued = r.ims.Issued()[was.issued:]
 	shared.gets, shared.puts, shared.putsOut = now.gets-was.gets, now.puts-was.puts, now.putsOut-was.putsOut
+	shared.signs = now.signs - was.signs
 	shared.metrics = r.metrics.String()[was.metrics:]
 	after, err := r.snapshots(ctx)
 	if err != nil {
@@ -207,7 +213,7 @@ func (r *rig) deliver(ctx context.Context, handlers ...handler) ([]delivery, err
 		d := &out[i]
 		d.before, d.after, d.metrics = shared.before, shared.after, shared.metrics
 		d.tokenRequests, d.issued = shared.tokenRequests, shared.issued
-		d.gets, d.puts, d.putsOut = shared.gets, shared.puts, shared.putsOut
+		d.gets, d.puts, d.putsOut, d.signs = shared.gets, shared.puts, shared.putsOut, shared.signs
 		for _, md := range shared.members {
 			md.res = resultOf(d.res, r.members[len(d.members)].name)
 			d.members = append(d.members, md)
@@ -260,7 +266,8 @@ func resultOf(res rotation.Result, name string) *rotation.Result {
 }
 
 // outcome classifies a delivery: a success that needed more calls than a
-// clean rotation (2 reads, 1 token request, 1 write) was retried. A fleet
+// clean rotation (2 reads, 1 token request, 1 write; with private_key_jwt,
+// 1 KMS Sign) was retried. A fleet
 // run is failed, a no-op or rotated; its integrations say more.
 func (d delivery) outcome() outcome {
 	switch {
@@ -270,7 +277,7 @@ func (d delivery) outcome() outcome {
 		return noOp
 	case d.members != nil:
 		return rotated
-	case d.tokenRequests > 1 || d.gets > 2 || d.puts > 1:
+	case d.tokenRequests > 1 || d.gets > 2 || d.puts > 1 || d.signs > 1:
 		return retried
 	}
 	return rotated

@@ -1,7 +1,8 @@
 // Package faultproxy is a reverse proxy in front of a Secrets Manager
 // endpoint (moto_server in the tests) that answers chosen calls with the
 // errors Secrets Manager sends, or holds them until the client gives up,
-// and counts every call per operation.
+// and counts every call per operation. KMS calls, which speak the same
+// protocol, go through it as well (KMSSign, KMSGetPublicKey).
 //
 //	p, err := faultproxy.New(moto.Endpoint)
 //	if err != nil { ... }

@@ -14,6 +14,14 @@ const (
 	UpdateSecretVersionStage = "secretsmanager.UpdateSecretVersionStage"
 )
 
+// Targets of the KMS operations a private_key_jwt signer calls: KMS speaks
+// the same AWS JSON 1.1 protocol, so the proxy faults its calls as it does
+// Secrets Manager's (a rule for them names no SecretID).
+const (
+	KMSSign         = "TrentService.Sign"
+	KMSGetPublicKey = "TrentService.GetPublicKey"
+)
+
 // Fault replaces the backend's answer to a call: an AWS JSON 1.1 error, or,
 // with Timeout, no answer at all.
 type Fault struct {

@@ -18,7 +18,9 @@
 // AWSCURRENT, so the moved-to version becomes moto's default too. It also
 // mends moto's KMS Sign, which hashes a MessageType DIGEST message again and
 // salts RSASSA_PSS with the longest salt: a digest is signed as prehashed and
-// a PSS salt is as long as the hash, as KMS does.
+// a PSS salt is as long as the hash, as KMS does; and its Sign and
+// GetPublicKey, which use a disabled key as an enabled one, where KMS
+// answers DisabledException.
 package motoserver
 
 import (

@@ -2,9 +2,12 @@ package motoserver_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
@@ -64,5 +67,38 @@ func TestMovingCurrentChangesWhatIsRead(t *testing.T) {
 	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("s"), VersionStage: aws.String("AWSPREVIOUS")})
 	if err != nil || aws.ToString(prev.SecretString) != "one" {
 		t.Errorf("GetSecretValue(AWSPREVIOUS) = %v, %v; want value one", prev, err)
+	}
+}
+
+// TestDisabledKeyRefusesToSign: KMS refuses Sign and GetPublicKey with a
+// disabled key (DisabledException); moto 5.2.1 signed with it regardless.
+func TestDisabledKeyRefusesToSign(t *testing.T) {
+	srv := motoserver.ForTest(t)
+	ctx := context.Background()
+	c := kms.NewFromConfig(srv.AWSConfig())
+	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := key.KeyMetadata.Arn
+	// moto's DisableKey and EnableKey take the key id only, not its ARN.
+	if _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	digest := make([]byte, 32)
+	_, err = c.Sign(ctx, &kms.SignInput{KeyId: id, Message: digest, MessageType: kmstypes.MessageTypeDigest,
+		SigningAlgorithm: kmstypes.SigningAlgorithmSpecRsassaPkcs1V15Sha256})
+	var disabled *kmstypes.DisabledException
+	if !errors.As(err, &disabled) {
+		t.Errorf("Sign() with a disabled key error = %v, want DisabledException", err)
+	}
+	if _, err := c.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id}); !errors.As(err, &disabled) {
+		t.Errorf("GetPublicKey() of a disabled key error = %v, want DisabledException", err)
+	}
+	if _, err := c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id}); err != nil {
+		t.Errorf("GetPublicKey() of the key enabled again error = %v", err)
 	}
 }

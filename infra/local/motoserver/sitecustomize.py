@@ -22,6 +22,9 @@
 #    salt, where KMS uses one as long as the hash (as JWS's PS256 wants).
 #    Here a DIGEST message is signed as prehashed, and PSS salts are as long
 #    as the hash.
+#
+# 4. KMS Sign and GetPublicKey use a disabled key as an enabled one; KMS
+#    refuses both with DisabledException ("<key ARN> is disabled.").
 import functools
 import threading
 
@@ -98,3 +101,25 @@ if _kms_utils is not None:
             _digest.on = False
 
     _kms_responses.KmsResponse.sign = _sign_response
+
+    from moto.core.exceptions import JsonRESTError as _JsonRESTError
+    from moto.kms import models as _kms_models
+
+    class _DisabledException(_JsonRESTError):
+        code = 400
+
+        def __init__(self, arn):
+            super().__init__("DisabledException", f"{arn} is disabled.")
+
+    def _enabled_only(method):
+        @functools.wraps(method)
+        def call(self, key_id, *args, **kwargs):
+            key = self.describe_key(key_id)
+            if key.key_state == "Disabled":
+                raise _DisabledException(key.arn)
+            return method(self, key_id, *args, **kwargs)
+
+        return call
+
+    _kms_models.KmsBackend.sign = _enabled_only(_kms_models.KmsBackend.sign)
+    _kms_models.KmsBackend.get_public_key = _enabled_only(_kms_models.KmsBackend.get_public_key)

@@ -30,6 +30,8 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Print(rep.Table())
+	fmt.Println()
+	fmt.Print(rep.SigningTable())
 	fleet, err := bench.RunFleet(ctx, bench.FleetConfig{Progress: os.Stderr})
 	stop()
 	if err != nil {

@@ -56,8 +56,9 @@ func TestDemo(t *testing.T) {
 		"    reports  rotated  ",
 		"    billing  rotated  ",
 		"    legacy   failed   ",
-		"    make status: 1 of 4 tokens expires before the next run: legacy (no token yet ({})): exits 1",
-		"    make integration-remove NAME=legacy, then make status: all 3 tokens outlive the next run: exits 0",
+		"    signed   rotated  Okta-like, private_key_jwt",
+		"    make status: 1 of 5 tokens expires before the next run: legacy (no token yet ({})): exits 1",
+		"    make integration-remove NAME=legacy, then make status: all 4 tokens outlive the next run: exits 0",
 	} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("default output lacks %q:\n%s", want, plain)

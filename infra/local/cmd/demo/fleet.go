@@ -24,18 +24,19 @@ type member struct {
 	failing bool
 }
 
-// fleet adds three integrations with the integration command's code (what
+// fleet adds four integrations with the integration command's code (what
 // make integration-add runs), one IMS-like, one Auth0-like on a second
-// token endpoint, one with credentials the provider refuses; then forces
+// token endpoint, one private_key_jwt whose key is in KMS (signed.go), one
+// with credentials the provider refuses; then forces
 // them all (make rotate). By default it shows one line per integration
 // and the failing one's error once; with verbose, the commands' output and
 // each token secret.
 func fleet(ctx context.Context, t teller, st *stack.Stack) error {
-	members, err := startFleetProviders(st)
+	members, err := startFleetProviders(ctx, st)
 	if err != nil {
 		return err
 	}
-	t.step("a fleet: three integrations added with make integration-add's code, then all forced as make rotate does")
+	t.step("a fleet: four integrations added with make integration-add's code, then all forced as make rotate does")
 	var failure string // the failing member's error, said once
 	for _, m := range members {
 		t.detail("adding %s: %s", m.name, m.about)
@@ -65,7 +66,7 @@ func fleet(ctx context.Context, t teller, st *stack.Stack) error {
 	if err != nil {
 		return err
 	}
-	t.detail("forcing every integration, as make rotate does: the function's own (default) and the three added")
+	t.detail("forcing every integration, as make rotate does: the function's own (default) and the four added")
 	printed, err := st.Ops(ctx, "rotate")
 	t.block(printed)
 	var fe *ops.FunctionError
@@ -73,8 +74,8 @@ func fleet(ctx context.Context, t teller, st *stack.Stack) error {
 		return fmt.Errorf("forced run: error = %v, want a function error naming legacy", err)
 	}
 	t.detail("(the command exits 1: %v)", err)
-	if !strings.Contains(fe.Message, "; legacy: ") || !strings.Contains(fe.Message, "1 of 4 integrations failed (3 rotated") {
-		return fmt.Errorf("forced run: function error %q, want legacy alone to fail, of 4", fe.Message)
+	if !strings.Contains(fe.Message, "; legacy: ") || !strings.Contains(fe.Message, "1 of 5 integrations failed (4 rotated") {
+		return fmt.Errorf("forced run: function error %q, want legacy alone to fail, of 5", fe.Message)
 	}
 
 	t.detail("each integration's token secret after the forced run (the function's error drops the others' results, so they are read here; access tokens masked)")
@@ -110,8 +111,9 @@ func fleet(ctx context.Context, t teller, st *stack.Stack) error {
 
 // startFleetProviders registers the fleet's clients: reports and legacy
 // with the stack's IMS emulator (legacy with a secret other than the one
-// stored), billing with a second emulator playing Auth0.
-func startFleetProviders(st *stack.Stack) ([]member, error) {
+// stored), billing with a second emulator playing Auth0, signed with a
+// third playing Okta (signedMember).
+func startFleetProviders(ctx context.Context, st *stack.Stack) ([]member, error) {
 	reports, billing := stack.RandomSecret(), stack.RandomSecret()
 	if err := st.IMS.SetClient("reports-client", imsemu.Client{Secrets: []string{reports}}); err != nil {
 		return nil, err
@@ -121,6 +123,10 @@ func startFleetProviders(st *stack.Stack) ([]member, error) {
 	}
 	auth0, _ := imsemu.ProfileNamed("auth0")
 	prov, err := st.StartProvider(auth0, map[string]imsemu.Client{"billing-client": {Secrets: []string{billing}, Scopes: []string{"read:invoices"}}})
+	if err != nil {
+		return nil, err
+	}
+	signed, err := signedMember(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +141,7 @@ func startFleetProviders(st *stack.Stack) ([]member, error) {
 		{name: "legacy", short: "a client secret the provider refuses, it stays added",
 			about:       "a client secret the provider no longer accepts: the first rotation fails, and the integration stays added",
 			credentials: map[string]string{"client_id": "legacy-client", "client_secret": stack.RandomSecret()}, failing: true},
+		signed,
 	}, nil
 }
 

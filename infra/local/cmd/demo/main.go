@@ -9,8 +9,9 @@
 //     token, the second finds it fresh and writes nothing;
 //   - native rotation: the token rotated once through Secrets Manager's
 //     rotation protocol (the second engine), its four steps;
-//   - a fleet: three integrations added with the integration command's code
-//     (an IMS-like one, an Auth0-like one on a second token endpoint, one
+//   - a fleet: four integrations added with the integration command's code
+//     (an IMS-like one, an Auth0-like one on a second token endpoint, an
+//     Okta-like private_key_jwt one whose key is in moto_server's KMS, one
 //     with credentials the provider refuses), then all forced;
 //   - make status's verdict, before and after removing the failing one;
 //   - a consumer: the token read through functions/tokensecret, as a

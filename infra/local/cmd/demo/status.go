@@ -21,7 +21,7 @@ func status(ctx context.Context, t teller, st *stack.Stack) error {
 	if err != nil {
 		return fmt.Errorf("make status: %w", err)
 	}
-	if ok || !strings.Contains(screen.String(), "1 of 4 tokens expires before the next run: legacy") {
+	if ok || !strings.Contains(screen.String(), "1 of 5 tokens expires before the next run: legacy") {
 		return fmt.Errorf("make status: ok = %v, want it to fail on legacy alone", ok)
 	}
 	t.line("make status: %s: exits 1", verdict(screen.String()))
