@@ -20,8 +20,8 @@ import (
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
-	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 	"github.com/tokenrotator/tokenrotator/functions/internal/webidentity"
+	"github.com/tokenrotator/tokenrotator/functions/kmssign"
 )
 
 // SecretsManagerAttemptTimeout bounds one HTTP attempt to Secrets Manager, so

@@ -307,7 +307,7 @@ const (
 var evalRefs = map[string]string{
 	"AWS::Partition": evalPartition, "AWS::Region": evalRegion, "AWS::AccountId": evalAccount, "AWS::StackName": evalStack,
 	"TokenKmsKeyArn": evalKMSKey, "TokenKey": evalKMSKey, "CredentialsKmsKeyArn": evalKMSKey,
-	"CredentialsSecretArn": evalCredentialsARN, "TokenSecret": evalTokenARN,
+	"CredentialsSecretArn": evalCredentialsARN, "TokenSecret": evalTokenARN, "WebIdentityAudience": "api://AzureADTokenExchange",
 	"DeadLetterQueue":             "arn:aws:sqs:eu-west-1:111111111111:tokenrotator-DeadLetterQueue-x",
 	"RotatorLogGroup":             "arn:aws:logs:eu-west-1:111111111111:log-group:tokenrotator-RotatorLogGroup-x:*",
 	"ClientSecretRotatorLogGroup": "arn:aws:logs:eu-west-1:111111111111:log-group:tokenrotator-ClientSecretRotatorLogGroup-x:*",
