@@ -46,6 +46,8 @@ const (
 	EnvSigningCertSHA1         = "SIGNING_CERT_SHA1"
 	EnvIntegration             = "INTEGRATION"
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
+	EnvClientSecretRotation    = "CLIENT_SECRET_ROTATION"
+	EnvManagementURL           = "MANAGEMENT_URL"
 )
 
 // EnvRefreshAfter is MIN_TOKEN_AGE's old name, which read like "refresh
@@ -78,6 +80,17 @@ const (
 	DefaultScope       = "openid,AdobeID,read_organizations"
 	DefaultTokenAuth   = AuthBody
 	DefaultMinTokenAge = time.Hour
+	// DefaultManagementURL is the Adobe I/O Management API's base URL.
+	DefaultManagementURL = "https://api.adobe.io"
+)
+
+// The CLIENT_SECRET_ROTATION values: how an integration's client secret
+// is rotated when Secrets Manager rotates its credentials secret.
+const (
+	// RotationNone rotates no client secret; unset means it too.
+	RotationNone = "none"
+	// RotationAdobe rotates it through Adobe's I/O Management API.
+	RotationAdobe = "adobe"
 )
 
 // TokenAuth says how the client authenticates at the token endpoint.
@@ -103,7 +116,8 @@ const (
 func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge,
 		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID,
-		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvIntegration, EnvIntegrationSecretPrefix}
+		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvIntegration, EnvIntegrationSecretPrefix, EnvClientSecretRotation,
+		EnvManagementURL}
 }
 
 // ProviderNames returns the variables that make up a Provider, in a fixed
@@ -111,7 +125,8 @@ func Names() []string {
 // under its SettingKey.
 func ProviderNames() []string {
 	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL,
-		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1}
+		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1,
+		EnvClientSecretRotation, EnvManagementURL}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -170,6 +185,17 @@ type Provider struct {
 	// certificate's thumbprints in lower-case hex, sent as the x5t#S256 and
 	// x5t headers (Entra ID); empty sends none.
 	SigningCertSHA256, SigningCertSHA1 string
+	// ClientSecretRotation is RotationAdobe when a rotation of the
+	// credentials secret rotates the client secret through Adobe's I/O
+	// Management API; empty means no client-secret rotation. An
+	// integration with a token_url of its own does not inherit the
+	// environment's: it names another provider.
+	ClientSecretRotation string
+	// ManagementURL is the I/O Management API's base URL: https, or http
+	// on a loopback host; empty means DefaultManagementURL. Like
+	// ClientSecretRotation, not inherited by an integration with a
+	// token_url of its own.
+	ManagementURL string
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -337,6 +363,8 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 				p.TokenParams = ""
 			case EnvTestURL:
 				p.TestURL = ""
+			case EnvClientSecretRotation:
+				p.ClientSecretRotation = ""
 			}
 			continue
 		}
@@ -356,6 +384,15 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	}
 	if _, own := fields[SettingKey(EnvAssertionAudience)]; !own && p.TokenURL != defaults.TokenURL {
 		p.AssertionAudience = "" // the environment's names another provider: this one's token URL
+	}
+	if p.TokenURL != defaults.TokenURL {
+		// The environment's client-secret rotation is another provider's.
+		if _, own := fields[SettingKey(EnvClientSecretRotation)]; !own {
+			p.ClientSecretRotation = ""
+		}
+		if _, own := fields[SettingKey(EnvManagementURL)]; !own {
+			p.ManagementURL = ""
+		}
 	}
 	return p, nil
 }
@@ -436,6 +473,20 @@ func (p *Provider) set(name, v string) error {
 			return err
 		}
 		p.SigningCertSHA1 = h
+	case EnvClientSecretRotation:
+		switch v {
+		case RotationAdobe:
+			p.ClientSecretRotation = v
+		case RotationNone:
+			p.ClientSecretRotation = ""
+		default:
+			return fmt.Errorf("%q is not %q or %q (or empty, for none)", v, RotationAdobe, RotationNone)
+		}
+	case EnvManagementURL:
+		if err := checkURL(v); err != nil {
+			return err
+		}
+		p.ManagementURL = v
 	case EnvMinTokenAge:
 		d, err := time.ParseDuration(v)
 		switch {
