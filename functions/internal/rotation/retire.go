@@ -115,7 +115,7 @@ func (r *Rotator) retireAfterSwitch(ctx context.Context, t target, id string, re
 	}
 	d, derr := retireDecision(secrets, cur.ids.UUID, pending, switched, r.cfg.Now(), r.switchGrace())
 	for _, uuid := range d.Remove {
-		if err := m.Remove(ctx, uuid); err != nil {
+		if err := removeGone(ctx, m, uuid); err != nil {
 			return res, fmt.Errorf("retiring the old client secret: %w", err)
 		}
 		res.Removed = append(res.Removed, uuid)
@@ -236,7 +236,7 @@ func (r *Rotator) retireNow(ctx context.Context, name string, log *slog.Logger) 
 		if sec.UUID == current {
 			continue
 		}
-		if err := m.Remove(ctx, sec.UUID); err != nil {
+		if err := removeGone(ctx, m, sec.UUID); err != nil {
 			return res, fmt.Errorf("retire-now: %w", err)
 		}
 		res.Removed = append(res.Removed, sec.UUID)
@@ -247,6 +247,19 @@ func (r *Rotator) retireNow(ctx context.Context, name string, log *slog.Logger) 
 	}
 	res.Reason = fmt.Sprintf("removed %d client secret(s); only the current one is left", len(res.Removed))
 	return res, nil
+}
+
+// removeGone removes uuid; a failed remove after which uuid is no longer
+// listed (a concurrent delivery removed it) is done all the same.
+func removeGone(ctx context.Context, m clientsecret.Manager, uuid string) error {
+	err := m.Remove(ctx, uuid)
+	if err == nil {
+		return nil
+	}
+	if secrets, lerr := m.List(ctx); lerr == nil && !slices.ContainsFunc(secrets, func(s clientsecret.Secret) bool { return s.UUID == uuid }) {
+		return nil
+	}
+	return err
 }
 
 func deref(s *string) string {
