@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,12 +15,33 @@ import (
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 )
 
+// writtenOnce plays Secrets Manager's rule that a version's value is
+// written once (another value: ResourceExistsException), which moto 5.2.1
+// does not keep for an AWSPENDING version.
+type writtenOnce struct {
+	*secretsmanager.Client
+	mu     sync.Mutex
+	values map[string]string
+}
+
+func (w *writtenOnce) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	w.mu.Lock()
+	key := aws.ToString(in.SecretId) + " " + aws.ToString(in.ClientRequestToken)
+	if v, ok := w.values[key]; ok && in.ClientRequestToken != nil && v != aws.ToString(in.SecretString) {
+		w.mu.Unlock()
+		return nil, &types.ResourceExistsException{Message: aws.String("You can't use ClientRequestToken " + aws.ToString(in.ClientRequestToken) + " (emulated)")}
+	}
+	w.values[key] = aws.ToString(in.SecretString)
+	w.mu.Unlock()
+	return w.Client.PutSecretValue(ctx, in, opts...)
+}
+
 // TestCredentialStore writes a whole value as a pending version, reads it
 // back, tags, lists by tag key and untags, against moto_server.
 func TestCredentialStore(t *testing.T) {
 	srv := motoserver.ForTest(t)
 	sm := secretsmanager.NewFromConfig(srv.AWSConfig())
-	s := secretstore.NewCredentialStore(sm)
+	s := secretstore.NewCredentialStore(&writtenOnce{Client: sm, values: map[string]string{}})
 	ctx := context.Background()
 	cur := `{"client_id":"c","client_secret":"` + sentinel + `"}`
 	create(t, sm, "app/credentials", &cur)

@@ -17,13 +17,6 @@
 #    move. Secrets Manager answers with the version labelled AWSCURRENT. So
 #    after moving AWSCURRENT, the moved-to version becomes moto's default too.
 #
-# 4. PutSecretValue with the ClientRequestToken of an AWSPENDING version
-#    that already holds a value replaces that value, where Secrets Manager
-#    refuses another value with ResourceExistsException (a version's value
-#    is written once; the same value again succeeds). Here it refuses too,
-#    so that two deliveries of a rotation's createSecret meet as they would
-#    in AWS. The empty version RotateSecret stages is still written.
-#
 # 3. KMS Sign ignores MessageType DIGEST: it hashes the digest again, so no
 #    signature of a digest verifies; and it signs RSASSA_PSS with the longest
 #    salt, where KMS uses one as long as the hash (as JWS's PS256 wants).
@@ -58,25 +51,6 @@ if _models is not None:
         return result
 
     _backend.update_secret_version_stage = _update_secret_version_stage
-
-    _check = _backend._check_with_existing_secrets_and_versions
-
-    def _check_with_existing_secrets_and_versions(self, secret_name, client_request_token, secret_string, secret_binary, on_create=False):
-        secret = self.secrets.get(secret_name) if secret_name in self.secrets.keys() else None
-        version = getattr(secret, "versions", {}).get(client_request_token) if client_request_token else None
-        if version and "AWSPENDING" in version.get("version_stages", []) and (
-            version.get("secret_string") is not None or version.get("secret_binary") is not None
-        ):
-            if version.get("secret_string") == secret_string and version.get("secret_binary") == secret_binary:
-                return secret
-            from moto.secretsmanager.exceptions import ResourceExistsException
-
-            raise ResourceExistsException(
-                f"You can't use ClientRequestToken {client_request_token} because that value is already in use for a version of secret {secret.arn}."
-            )
-        return _check(self, secret_name, client_request_token, secret_string, secret_binary, on_create)
-
-    _backend._check_with_existing_secrets_and_versions = _check_with_existing_secrets_and_versions
     for _name, _method in list(vars(_backend).items()):
         if callable(_method) and not _name.startswith("__"):
             setattr(_backend, _name, _serialized(_method))
