@@ -32,6 +32,12 @@ const (
 	TagCredentials = "tokenrotator:credentials"
 	// TagIntegration, on a token secret, is the integration's name.
 	TagIntegration = "tokenrotator:integration"
+	// TagClientSecretSwitch, on a credentials secret, marks a client
+	// secret's retirement pending: "<version id> <RFC 3339 time>", the
+	// version that became AWSCURRENT and when. The client-secret rotation
+	// sets it before the switch and removes it once only the current
+	// secret is left; trusted only while that version is AWSCURRENT.
+	TagClientSecretSwitch = "tokenrotator:client-secret-switch"
 )
 
 // DefaultName is the name of the integration configured by the function's

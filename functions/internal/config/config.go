@@ -48,6 +48,8 @@ const (
 	EnvWebIdentityAlg          = "WEB_IDENTITY_ALG"
 	EnvIntegration             = "INTEGRATION"
 	EnvIntegrationSecretPrefix = "INTEGRATION_SECRET_PREFIX"
+	EnvClientSecretRotation    = "CLIENT_SECRET_ROTATION"
+	EnvManagementURL           = "MANAGEMENT_URL"
 )
 
 // EnvRefreshAfter is MIN_TOKEN_AGE's old name, which read like "refresh
@@ -80,6 +82,17 @@ const (
 	DefaultScope       = "openid,AdobeID,read_organizations"
 	DefaultTokenAuth   = AuthBody
 	DefaultMinTokenAge = time.Hour
+	// DefaultManagementURL is the Adobe I/O Management API's base URL.
+	DefaultManagementURL = "https://api.adobe.io"
+)
+
+// The CLIENT_SECRET_ROTATION values: how an integration's client secret
+// is rotated when Secrets Manager rotates its credentials secret.
+const (
+	// RotationNone rotates no client secret; unset means it too.
+	RotationNone = "none"
+	// RotationAdobe rotates it through Adobe's I/O Management API.
+	RotationAdobe = "adobe"
 )
 
 // TokenAuth says how the client authenticates at the token endpoint.
@@ -121,7 +134,7 @@ func Names() []string {
 	return []string{EnvCredentialsSecretID, EnvTokenSecretID, EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge,
 		EnvTokenParams, EnvTokenLifetime, EnvTestURL, EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID,
 		EnvSigningCertSHA256, EnvSigningCertSHA1, EnvWebIdentityAudience, EnvWebIdentityAlg, EnvIntegration,
-		EnvIntegrationSecretPrefix}
+		EnvIntegrationSecretPrefix, EnvClientSecretRotation, EnvManagementURL}
 }
 
 // ProviderNames returns the variables that make up a Provider, in a fixed
@@ -130,7 +143,7 @@ func Names() []string {
 func ProviderNames() []string {
 	return []string{EnvTokenURL, EnvScope, EnvTokenAuth, EnvMinTokenAge, EnvTokenParams, EnvTokenLifetime, EnvTestURL,
 		EnvSigningKey, EnvSigningAlg, EnvAssertionAudience, EnvSigningKeyID, EnvSigningCertSHA256, EnvSigningCertSHA1,
-		EnvWebIdentityAudience, EnvWebIdentityAlg}
+		EnvWebIdentityAudience, EnvWebIdentityAlg, EnvClientSecretRotation, EnvManagementURL}
 }
 
 // SettingKey is the credentials secret's JSON field that sets the variable
@@ -195,6 +208,17 @@ type Provider struct {
 	// WebIdentityAlg is how STS signs that JWT, RS256 or ES384; empty means
 	// RS256.
 	WebIdentityAlg string
+	// ClientSecretRotation is RotationAdobe when a rotation of the
+	// credentials secret rotates the client secret through Adobe's I/O
+	// Management API; empty means no client-secret rotation. An
+	// integration with a token_url of its own does not inherit the
+	// environment's: it names another provider.
+	ClientSecretRotation string
+	// ManagementURL is the I/O Management API's base URL: https, or http
+	// on a loopback host; empty means DefaultManagementURL. Like
+	// ClientSecretRotation, not inherited by an integration with a
+	// token_url of its own.
+	ManagementURL string
 }
 
 // Config is the rotator's validated configuration: the integration the
@@ -362,6 +386,8 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 				p.TokenParams = ""
 			case EnvTestURL:
 				p.TestURL = ""
+			case EnvClientSecretRotation:
+				p.ClientSecretRotation = ""
 			}
 			continue
 		}
@@ -381,6 +407,15 @@ func (p Provider) Overlay(fields map[string]json.RawMessage) (Provider, error) {
 	}
 	if _, own := fields[SettingKey(EnvAssertionAudience)]; !own && p.TokenURL != defaults.TokenURL {
 		p.AssertionAudience = "" // the environment's names another provider: this one's token URL
+	}
+	if p.TokenURL != defaults.TokenURL {
+		// The environment's client-secret rotation is another provider's.
+		if _, own := fields[SettingKey(EnvClientSecretRotation)]; !own {
+			p.ClientSecretRotation = ""
+		}
+		if _, own := fields[SettingKey(EnvManagementURL)]; !own {
+			p.ManagementURL = ""
+		}
 	}
 	return p, nil
 }
@@ -471,6 +506,20 @@ func (p *Provider) set(name, v string) error {
 			return err
 		}
 		p.SigningCertSHA1 = h
+	case EnvClientSecretRotation:
+		switch v {
+		case RotationAdobe:
+			p.ClientSecretRotation = v
+		case RotationNone:
+			p.ClientSecretRotation = ""
+		default:
+			return fmt.Errorf("%q is not %q or %q (or empty, for none)", v, RotationAdobe, RotationNone)
+		}
+	case EnvManagementURL:
+		if err := checkURL(v); err != nil {
+			return err
+		}
+		p.ManagementURL = v
 	case EnvMinTokenAge:
 		d, err := time.ParseDuration(v)
 		switch {

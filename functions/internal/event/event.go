@@ -8,13 +8,17 @@
 // (RequestType and ResponseURL set) is a deploy-time request. An event with
 // "Step" is a step of Secrets Manager's rotation protocol for one token
 // secret: {"Step", "SecretId", "ClientRequestToken", "RotationToken"}.
+// {"client_secrets": "retire"} is the scheduled check that retires old
+// client secrets whose retirement is pending, and {"client_secrets":
+// "retire-now", "integration": "acme"} the operator's command that removes
+// every client secret of that integration but the current one.
 //
 //	ev, err := event.Parse(payload)
 //	if err != nil {
 //		return err // says what was wrong and what was expected
 //	}
 //	switch ev.Kind {
-//	case event.Normal, event.Force, event.CustomResource, event.RotationStep:
+//	case event.Normal, event.Force, event.CustomResource, event.RotationStep, event.ClientSecrets:
 //	}
 package event
 
@@ -44,6 +48,8 @@ const (
 	CustomResource
 	// RotationStep is one step of Secrets Manager's rotation protocol.
 	RotationStep
+	// ClientSecrets retires old client secrets (Event.ClientSecrets says how).
+	ClientSecrets
 )
 
 func (k Kind) String() string {
@@ -56,6 +62,8 @@ func (k Kind) String() string {
 		return "custom-resource"
 	case RotationStep:
 		return "rotation-step"
+	case ClientSecrets:
+		return "client-secrets"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -72,7 +80,22 @@ type Event struct {
 	Integration string
 	// Rotation is the rotation step when Kind is RotationStep.
 	Rotation *Rotation
+	// ClientSecrets is Retire or RetireNow when Kind is ClientSecrets;
+	// RetireNow names its integration in Integration (DefaultName for the
+	// stack's own).
+	ClientSecrets string
 }
+
+// The "client_secrets" commands.
+const (
+	// Retire retires every old client secret whose retirement is pending
+	// and provably unused: the scheduled check.
+	Retire = "retire"
+	// RetireNow removes every client secret of one integration's
+	// credential but the one in AWSCURRENT, whatever its last use: the
+	// operator's command after a leak.
+	RetireNow = "retire-now"
+)
 
 // The rotation protocol's steps, as Secrets Manager names them in "Step".
 const (
@@ -108,18 +131,19 @@ func (r Rotation) String() string {
 	return fmt.Sprintf("%s of secret %q, version %q", r.Step, r.SecretID, r.ClientRequestToken)
 }
 
-const expected = `expected {}, {"force": true} (either with "integration": "<name>"), an EventBridge scheduled event, a CloudFormation custom-resource event or a Secrets Manager rotation step`
+const expected = `expected {}, {"force": true} (either with "integration": "<name>"), {"client_secrets": "retire"}, {"client_secrets": "retire-now", "integration": "<name>"}, an EventBridge scheduled event, a CloudFormation custom-resource event or a Secrets Manager rotation step`
 
 // probe holds the fields that tell the events apart.
 type probe struct {
-	Force       json.RawMessage `json:"force"`
-	Integration json.RawMessage `json:"integration"`
-	Source      string          `json:"source"`
-	DetailType  string          `json:"detail-type"`
-	Detail      json.RawMessage `json:"detail"`
-	RequestType string          `json:"RequestType"`
-	ResponseURL string          `json:"ResponseURL"`
-	Step        json.RawMessage `json:"Step"`
+	Force         json.RawMessage `json:"force"`
+	Integration   json.RawMessage `json:"integration"`
+	Source        string          `json:"source"`
+	DetailType    string          `json:"detail-type"`
+	Detail        json.RawMessage `json:"detail"`
+	RequestType   string          `json:"RequestType"`
+	ResponseURL   string          `json:"ResponseURL"`
+	Step          json.RawMessage `json:"Step"`
+	ClientSecrets json.RawMessage `json:"client_secrets"`
 }
 
 // isEnvelopeField reports whether name is a field of an EventBridge event envelope.
@@ -153,6 +177,8 @@ func Parse(payload []byte) (Event, error) {
 		return parseCustomResource(payload, p)
 	case p.Source != "":
 		return parseScheduled(fields, p)
+	case p.ClientSecrets != nil:
+		return parseClientSecrets(fields, p)
 	}
 	var unknown []string
 	for k := range fields {
@@ -180,6 +206,37 @@ func Parse(payload []byte) (Event, error) {
 		}
 		if force {
 			ev.Kind = Force
+		}
+	}
+	return ev, nil
+}
+
+// parseClientSecrets reads {"client_secrets": "retire"} and
+// {"client_secrets": "retire-now", "integration": "<name>"}.
+func parseClientSecrets(fields map[string]json.RawMessage, p probe) (Event, error) {
+	for k := range fields {
+		if k != "client_secrets" && k != "integration" {
+			return Event{}, fmt.Errorf("client_secrets event has unknown field %q; %s", k, expected)
+		}
+	}
+	ev := Event{Kind: ClientSecrets}
+	if err := json.Unmarshal(p.ClientSecrets, &ev.ClientSecrets); err != nil || (ev.ClientSecrets != Retire && ev.ClientSecrets != RetireNow) {
+		return Event{}, fmt.Errorf(`event field "client_secrets" must be %q or %q`, Retire, RetireNow)
+	}
+	if p.Integration != nil {
+		if err := json.Unmarshal(p.Integration, &ev.Integration); err != nil {
+			return Event{}, fmt.Errorf(`event field "integration" must be a string, an integration's name`)
+		}
+	}
+	switch {
+	case ev.ClientSecrets == Retire && p.Integration != nil:
+		return Event{}, fmt.Errorf(`event {"client_secrets": %q} takes no "integration": it checks every credentials secret with a retirement pending`, Retire)
+	case ev.ClientSecrets == RetireNow && ev.Integration == "":
+		ev.Integration = integration.DefaultName
+	}
+	if ev.Integration != "" {
+		if err := integration.CheckName(ev.Integration); err != nil {
+			return Event{}, fmt.Errorf(`event field "integration": %w`, err)
 		}
 	}
 	return ev, nil

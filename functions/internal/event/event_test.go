@@ -8,6 +8,20 @@ import (
 	"testing"
 )
 
+func TestParseClientSecrets(t *testing.T) {
+	for payload, want := range map[string]Event{
+		`{"client_secrets": "retire"}`:                               {Kind: ClientSecrets, ClientSecrets: Retire},
+		`{"client_secrets": "retire-now", "integration": "acme"}`:    {Kind: ClientSecrets, ClientSecrets: RetireNow, Integration: "acme"},
+		`{"client_secrets": "retire-now"}`:                           {Kind: ClientSecrets, ClientSecrets: RetireNow, Integration: "default"},
+		`{"client_secrets": "retire-now", "integration": "default"}`: {Kind: ClientSecrets, ClientSecrets: RetireNow, Integration: "default"},
+	} {
+		got, err := Parse([]byte(payload))
+		if err != nil || got.Kind != want.Kind || got.ClientSecrets != want.ClientSecrets || got.Integration != want.Integration {
+			t.Errorf("Parse(%s) = %+v, %v; want %+v", payload, got, err, want)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
 	cfn := `{"RequestType":"%s","ResponseURL":"http://127.0.0.1/r","StackId":"arn:s","RequestId":"r1","LogicalResourceId":"FirstToken","ResourceType":"Custom::FirstToken"}`
 	tests := []struct {
@@ -47,6 +61,15 @@ func TestParse(t *testing.T) {
 		{"rotation step not a string", `{"Step":1,"SecretId":"s","ClientRequestToken":"` + uuid + `"}`, 0, "field of the wrong type"},
 		{"rotation without SecretId", `{"Step":"createSecret","ClientRequestToken":"` + uuid + `"}`, 0, "SecretId is empty"},
 		{"rotation with a short token", `{"Step":"createSecret","SecretId":"s","ClientRequestToken":"abc"}`, 0, "32 to 64 printable characters, has 3"},
+		{"retire", `{"client_secrets": "retire"}`, ClientSecrets, ""},
+		{"retire now", `{"client_secrets": "retire-now", "integration": "acme"}`, ClientSecrets, ""},
+		{"retire now, the stack's own", `{"client_secrets": "retire-now"}`, ClientSecrets, ""},
+		{"retire with an integration", `{"client_secrets": "retire", "integration": "acme"}`, 0, `takes no "integration"`},
+		{"client_secrets unknown", `{"client_secrets": "rotate"}`, 0, `"client_secrets" must be "retire" or "retire-now"`},
+		{"client_secrets not a string", `{"client_secrets": true}`, 0, `"client_secrets" must be`},
+		{"client_secrets with force", `{"client_secrets": "retire", "force": true}`, 0, `unknown field "force"`},
+		{"retire now, a bad name", `{"client_secrets": "retire-now", "integration": "A/B"}`, 0, `integration name "A/B" is not valid`},
+		{"rotation step with client_secrets stays a step", `{"Step":"createSecret","SecretId":"s","ClientRequestToken":"` + uuid + `","client_secrets":"retire"}`, RotationStep, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,9 @@ import (
 // Handle is the Lambda handler: it parses the payload and runs. Scheduled
 // events and {} are normal runs, {"force": true} a forced one; either may
 // name one integration. A Secrets Manager rotation event runs that step of
-// the rotation protocol for the token secret it names (protocol.go). For a CloudFormation custom-resource event, Create
+// the rotation protocol for the token secret it names (protocol.go), or,
+// for a credentials secret, the client-secret rotation (clientsecret.go),
+// as are {"client_secrets": ...} events. For a CloudFormation custom-resource event, Create
 // and Update force the function's own integration (the stack's), Delete
 // does nothing, and the outcome goes to the event's ResponseURL; the
 // invocation itself then succeeds unless that report could not be sent, so
@@ -34,6 +36,8 @@ func (r *Rotator) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 		return r.customResource(ctx, ev.CFN)
 	case event.RotationStep:
 		return r.step(ctx, *ev.Rotation)
+	case event.ClientSecrets:
+		return r.clientSecrets(ctx, ev)
 	default:
 		return r.Run(ctx, Request{Force: ev.Kind == event.Force, Integration: ev.Integration})
 	}

@@ -57,11 +57,19 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 	base := r.cfg.Logger.With("step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
 	log := base
 	var t target
+	clientSecret := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: internal error: %v", ev.Step, p)
 		}
 		res.Step, res.DurationMs = ev.Step, r.cfg.Now().Sub(start).Milliseconds()
+		if err != nil && clientSecret {
+			// The token's metrics and alarms are not this rotation's: the
+			// failed invocation is what the function's Errors alarm sees.
+			base.ErrorContext(ctx, "client-secret rotation step failed", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
+			res.Error = err.Error()
+			return
+		}
 		if err != nil {
 			base.ErrorContext(ctx, "rotation step failed", "integration", t.name, "error", err.Error(), "duration_ms", res.DurationMs)
 			res = Result{Integration: t.name, Step: ev.Step, TokenSecretID: ev.SecretID, VersionID: res.VersionID, ClientID: res.ClientID,
@@ -77,6 +85,18 @@ func (r *Rotator) step(ctx context.Context, ev event.Rotation) (res Result, err 
 	v, err := r.cfg.Versions.Versions(ctx, ev.SecretID)
 	if err != nil {
 		return Result{}, err
+	}
+	if r.cfg.Credentials != nil {
+		ct, ok, err := r.credentialsTarget(ctx, v.ARN, v.Name)
+		if ok || err != nil {
+			t, clientSecret = ct, true
+			res = Result{Integration: t.name, CredentialsSecretID: v.ARN, VersionID: ev.ClientRequestToken}
+			if err != nil {
+				return res, err
+			}
+			ctx = withIntegration(ctx, t.name)
+			return r.clientSecretStep(ctx, t, v, ev, res, base.With("integration", t.name))
+		}
 	}
 	owner, err := r.owner(ctx, v, ev.Step == event.StepCreate)
 	if err != nil {

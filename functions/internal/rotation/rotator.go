@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokenrotator/tokenrotator/functions/internal/clientsecret"
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
@@ -91,6 +92,22 @@ type Config struct {
 	// Versions, if not nil, serves the rotation protocol's steps (see
 	// protocol.go); without it a rotation event fails.
 	Versions Versions
+	// Credentials, if not nil, serves the client-secret rotation (see
+	// clientsecret.go): rotation steps on a credentials secret and the
+	// client_secrets events; without it those fail.
+	Credentials CredentialStore
+	// Managers builds the client-secret Manager for an integration's
+	// provider (AdobeManagers); nil fails the client-secret rotation.
+	Managers func(ManagerRequest) (clientsecret.Manager, error)
+	// SwitchGrace is how long after a client-secret switch a use of the
+	// old secret is taken for a token run in flight; 0 means
+	// DefaultSwitchGrace.
+	SwitchGrace time.Duration
+	// OrphanAge is how old a never-used client secret must be before
+	// createSecret removes it as an orphan (a younger one may be a
+	// concurrent delivery's, not yet stored); 0 means twice
+	// IntegrationTimeout.
+	OrphanAge time.Duration
 	// TestClient sends testSecret's request to TEST_URL; nil means a
 	// client with a 10 s timeout that follows no redirect to plain http.
 	TestClient *http.Client
@@ -171,6 +188,14 @@ type Result struct {
 	// credentials secret says (client_secret_expires_at); zero, and left
 	// out, when it says nothing.
 	ClientSecretExpiresAt time.Time `json:"client_secret_expires_at,omitzero"`
+	// CredentialsSecretID is the credentials secret a client-secret
+	// rotation worked on.
+	CredentialsSecretID string `json:"credentials_secret_id,omitempty"`
+	// ClientSecretUUID is the uuid of the client secret a client-secret
+	// step added, tested or made current (never its value).
+	ClientSecretUUID string `json:"client_secret_uuid,omitempty"`
+	// Removed are the uuids of the client secrets removed at the provider.
+	Removed []string `json:"removed_client_secrets,omitempty"`
 	// DebugID is the token response's X-Debug-Id, when a token was fetched.
 	DebugID string `json:"debug_id,omitempty"`
 	// TokenRequestMs is the time spent fetching the token, retries included.

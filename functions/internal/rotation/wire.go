@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -16,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/tokenrotator/tokenrotator/functions/internal/clientsecret"
+	"github.com/tokenrotator/tokenrotator/functions/internal/clientsecret/adobe"
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
 	"github.com/tokenrotator/tokenrotator/functions/internal/metrics"
 	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
@@ -66,12 +70,15 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attempt)
 	})
 	store := secretstore.New(sm)
+	base := oauthtoken.Config{Logger: s.Logger, Transport: oauthtoken.NewTransport()}
 	r := New(Config{
-		Settings:  cfg,
-		Store:     store,
-		Versions:  store,
-		Directory: secretstore.NewDirectory(sm),
-		Fetchers: NewFetchers(oauthtoken.Config{Logger: s.Logger}, Sources{
+		Settings:    cfg,
+		Store:       store,
+		Versions:    store,
+		Credentials: secretstore.NewCredentialStore(sm),
+		Managers:    Managers(base),
+		Directory:   secretstore.NewDirectory(sm),
+		Fetchers: NewFetchers(base, Sources{
 			Signers:     KMSSigners(kms.NewFromConfig(s.AWS)),
 			WebIdentity: STSWebIdentity(sts.NewFromConfig(s.AWS)),
 		}),
@@ -79,6 +86,35 @@ func NewHandler(getenv func(string) string, s Setup) func(context.Context, json.
 		Logger:  s.Logger,
 	})
 	return r.Handle
+}
+
+// Managers returns a Config.Managers that builds the client-secret
+// Manager an integration's ClientSecretRotation names: Adobe's I/O
+// Management API at its ManagementURL, with a management token minted at
+// its token URL by its client authentication and the secret given (the
+// current one). Each call builds a new Manager: it holds that secret.
+// base gives the transport and logger.
+func Managers(base oauthtoken.Config) func(ManagerRequest) (clientsecret.Manager, error) {
+	if base.Transport == nil {
+		base.Transport = oauthtoken.NewTransport()
+	}
+	return func(req ManagerRequest) (clientsecret.Manager, error) {
+		p := req.Provider
+		switch p.ClientSecretRotation {
+		case config.RotationAdobe:
+			tok := base
+			tok.TokenURL, tok.Auth = p.TokenURL, ClientAuth(p, Sources{}, base.Logger)
+			return adobe.New(adobe.Config{
+				BaseURL: p.ManagementURL, OrgID: req.IDs.OrgID, CredentialID: req.IDs.CredentialID,
+				Credentials: req.Credentials, Token: tok, Transport: base.Transport, Logger: base.Logger,
+				Now: base.Now, Sleep: base.Sleep,
+			})
+		case "":
+			return nil, errors.New("client-secret rotation is off for this integration")
+		default:
+			return nil, fmt.Errorf("client-secret rotation %q has no manager", p.ClientSecretRotation)
+		}
+	}
 }
 
 // Signers returns the loader of the crypto.Signer of a signing key, by the

@@ -140,15 +140,16 @@ func (s *Store) WritePending(ctx context.Context, id, version, rotationToken str
 // MakeCurrent moves AWSCURRENT from version from to version to; Secrets
 // Manager then labels from AWSPREVIOUS.
 func (s *Store) MakeCurrent(ctx context.Context, id, to, from string) error {
-	return s.stage(ctx, id, StageCurrent, to, from)
+	return s.stage(ctx, "token secret", id, StageCurrent, to, from)
 }
 
 // DropPending removes AWSPENDING from version.
 func (s *Store) DropPending(ctx context.Context, id, version string) error {
-	return s.stage(ctx, id, StagePending, "", version)
+	return s.stage(ctx, "token secret", id, StagePending, "", version)
 }
 
-func (s *Store) stage(ctx context.Context, id, stage, to, from string) error {
+// stage moves stage; kind names the secret in errors.
+func (s *Store) stage(ctx context.Context, kind, id, stage, to, from string) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}
 	if to != "" {
 		in.MoveToVersionId = aws.String(to)
@@ -159,9 +160,9 @@ func (s *Store) stage(ctx context.Context, id, stage, to, from string) error {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	if _, err := s.sm.UpdateSecretVersionStage(ctx, in); err != nil {
-		what := fmt.Sprintf("removing %s from version %q of token secret", stage, from)
+		what := fmt.Sprintf("removing %s from version %q of %s", stage, from, kind)
 		if to != "" {
-			what = fmt.Sprintf("moving %s from version %q to %q of token secret", stage, from, to)
+			what = fmt.Sprintf("moving %s from version %q to %q of %s", stage, from, to, kind)
 		}
 		return callError(what, id, err)
 	}

@@ -12,6 +12,9 @@ const (
 	PutSecretValue           = "secretsmanager.PutSecretValue"
 	DescribeSecret           = "secretsmanager.DescribeSecret"
 	UpdateSecretVersionStage = "secretsmanager.UpdateSecretVersionStage"
+	TagResource              = "secretsmanager.TagResource"
+	UntagResource            = "secretsmanager.UntagResource"
+	ListSecrets              = "secretsmanager.ListSecrets"
 )
 
 // Targets of the KMS operations a private_key_jwt signer calls: KMS speaks
@@ -35,15 +38,23 @@ type Fault struct {
 	// or the proxy is closed, then closes the connection; Type, Status and
 	// Message are then unused.
 	Timeout bool
+	// Lost forwards the call first, so that Secrets Manager carries it
+	// out, and then answers with the fault instead of its answer: a lost
+	// answer.
+	Lost bool
 }
 
 // String names the fault as a table would: "ThrottlingException (HTTP 400)"
 // or "timeout (no answer)".
 func (f Fault) String() string {
+	s := fmt.Sprintf("%s (HTTP %d)", f.Type, f.Status)
 	if f.Timeout {
-		return "timeout (no answer)"
+		s = "timeout (no answer)"
 	}
-	return fmt.Sprintf("%s (HTTP %d)", f.Type, f.Status)
+	if f.Lost {
+		s = "carried out, then " + s
+	}
+	return s
 }
 
 // Throttling is the answer to a caller over its request rate.
@@ -79,6 +90,11 @@ func DecryptionFailure() Fault {
 // Timeout holds the call until the client gives up, and answers nothing.
 func Timeout() Fault {
 	return Fault{Timeout: true}
+}
+
+// LostAnswer carries the call out, then hangs up without an answer.
+func LostAnswer() Fault {
+	return Fault{Timeout: true, Lost: true}
 }
 
 // Rule says which calls get a fault.

@@ -140,6 +140,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rp.ServeHTTP(w, r)
 		return
 	}
+	if f.Lost {
+		p.mu.Lock()
+		p.forwarded[target]++
+		p.mu.Unlock()
+		p.rp.ServeHTTP(discard{h: http.Header{}}, r)
+		if f.Timeout {
+			hangUp(w)
+			return
+		}
+	}
 	if f.Timeout {
 		select {
 		case <-r.Context().Done():
@@ -190,6 +200,13 @@ func peekSecretID(r *http.Request) (string, error) {
 	_ = json.Unmarshal(head, &in)
 	return in.SecretID, nil
 }
+
+// discard is where the answer to a call with a Lost fault goes.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
 
 // hangUp closes the connection without an answer, so that a held call
 // never reads as a success. Where it cannot (HTTP/2), it answers 504.

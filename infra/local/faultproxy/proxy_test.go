@@ -250,3 +250,23 @@ func TestRuleString(t *testing.T) {
 		}
 	}
 }
+
+func TestLostAnswerCarriesTheCallOut(t *testing.T) {
+	for _, f := range []faultproxy.Fault{faultproxy.LostAnswer(), {Type: "InternalServiceError", Status: 500, Message: "x", Lost: true}} {
+		p, be, sm := setup(t, 1)
+		p.Inject(faultproxy.Rule{Target: faultproxy.PutSecretValue, Fault: f, Times: 1})
+		_, err := sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String("app/token"), SecretString: aws.String("{}")})
+		if err == nil {
+			t.Errorf("%s: PutSecretValue() succeeded, want the answer lost", f)
+		}
+		if got := be.received(); len(got) != 1 {
+			t.Errorf("%s: backend got %d calls, want the call carried out once", f, len(got))
+		}
+		if p.Forwarded(faultproxy.PutSecretValue) != 1 || p.Faulted(faultproxy.PutSecretValue) != 1 {
+			t.Errorf("%s: Forwarded() = %d, Faulted() = %d; want 1 and 1", f, p.Forwarded(faultproxy.PutSecretValue), p.Faulted(faultproxy.PutSecretValue))
+		}
+	}
+	if got := faultproxy.LostAnswer().String(); got != "carried out, then timeout (no answer)" {
+		t.Errorf("LostAnswer().String() = %q", got)
+	}
+}

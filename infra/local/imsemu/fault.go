@@ -60,11 +60,13 @@ func (s *Server) SetFault(f Fault) {
 	s.sticky = &f
 }
 
-// ClearFault drops the sticky fault and the queued ones.
+// ClearFault drops the sticky fault and the queued ones, management
+// faults too.
 func (s *Server) ClearFault() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sticky, s.queue = nil, nil
+	s.msticky, s.mqueue = nil, nil
 }
 
 // serveFault runs f's steps and returns the status written, or 0 when

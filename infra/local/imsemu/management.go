@@ -107,9 +107,16 @@ func (s *Server) Secrets(clientID string) ([]SecretInfo, bool) {
 
 // serveManagement answers a call under ManagementPrefix.
 func (s *Server) serveManagement(w http.ResponseWriter, r *http.Request, debugID string) {
-	status, clientID := s.manage(w, r)
+	var status int
+	var clientID, fault string
+	if f, ok := s.nextManagementFault(r.Method); ok {
+		status, clientID = s.serveManagementFault(w, r, f)
+		fault = f.Fault.Name
+	} else {
+		status, clientID = s.manage(w, r)
+	}
 	s.logger.Info("management request", "method", r.Method, "path", r.URL.Path, "status", status,
-		"client_id", clientID, "debug_id", debugID)
+		"client_id", clientID, "debug_id", debugID, "fault", fault)
 }
 
 // manage routes, authorizes and runs one management call, and returns the

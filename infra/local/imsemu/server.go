@@ -131,6 +131,8 @@ type Server struct {
 	clients  map[string]*client
 	queue    []Fault
 	sticky   *Fault
+	mqueue   []ManagementFault
+	msticky  *ManagementFault
 	requests int
 	issued   []Issued
 	last     *Request
@@ -258,6 +260,7 @@ func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests, s.issued, s.last, s.queue, s.sticky = 0, nil, nil, nil, nil
+	s.mqueue, s.msticky = nil, nil
 }
 
 // Close releases the requests a Hang fault holds and makes later Hang
@@ -269,7 +272,8 @@ func (s *Server) Close() {
 
 // ServeHTTP answers POST on any path matching the profile's Path, and,
 // under the IMS profile, the management calls under ManagementPrefix
-// (faults do not apply to them); other paths get 404, other methods 405.
+// (token faults do not apply to them; management faults do, see
+// ManagementFault); other paths get 404, other methods 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	debugID := newDebugID()
 	w.Header().Set("X-Debug-Id", debugID)
