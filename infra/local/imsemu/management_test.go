@@ -284,3 +284,38 @@ func TestSetClientKeepsSecretUUIDs(t *testing.T) {
 		t.Errorf("Secrets() after SetClient = %+v, want %+v kept and a new uuid for the second", after, before[0])
 	}
 }
+
+// TestIssuedNamesTheSecretThatMintedIt: each issued token records the uuid
+// of the client secret its request authenticated with, so that a test can
+// tell which of two secrets minted it.
+func TestIssuedNamesTheSecretThatMintedIt(t *testing.T) {
+	r := newMgmt(t, nil)
+	tok, status := r.mint(t, mgmtClient, mgmtSecret, imsemu.ManagementScopes)
+	if status != http.StatusOK {
+		t.Fatalf("minting a management token: status %d, want 200", status)
+	}
+	var added map[string]string
+	_ = json.Unmarshal([]byte(mustPost(t, r, tok)), &added)
+	if _, status := r.mint(t, mgmtClient, added["client_secret"], "openid"); status != http.StatusOK {
+		t.Fatalf("minting with the new secret: status %d, want 200", status)
+	}
+	infos, _ := r.emu.Secrets(mgmtClient)
+	issued := r.emu.Issued()
+	if len(issued) != 2 || len(infos) != 2 {
+		t.Fatalf("Issued() = %d tokens and Secrets() = %d secrets, want 2 and 2", len(issued), len(infos))
+	}
+	for i, want := range []string{infos[0].UUID, infos[1].UUID} {
+		if issued[i].SecretUUID != want || want == "" {
+			t.Errorf("Issued()[%d].SecretUUID = %q, want %q (the secret that authenticated it)", i, issued[i].SecretUUID, want)
+		}
+	}
+}
+
+func mustPost(t *testing.T, r *mgmtRig, tok string) string {
+	t.Helper()
+	status, body := r.call(t, http.MethodPost, secretsPath, tok, mgmtClient)
+	if status != http.StatusCreated {
+		t.Fatalf("add = %d (body not shown: it may hold a secret), want 201", status)
+	}
+	return body
+}

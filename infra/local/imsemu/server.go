@@ -99,6 +99,11 @@ type Issued struct {
 	DebugID string
 	// IssuedAt is when the server answered.
 	IssuedAt time.Time
+	// SecretUUID is the uuid of the client secret that authenticated the
+	// request (as Secrets and the management calls list it): which secret
+	// minted the token. Empty for a client that authenticated otherwise
+	// (an assertion).
+	SecretUUID string
 }
 
 // String describes the token without revealing it.
@@ -320,6 +325,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, cre
 	g.token = s.accessToken(g)
 	tok := Issued{AccessToken: g.token, ClientID: g.clientID, Scope: g.scope, DebugID: debugID, IssuedAt: g.now}
 	s.mu.Lock()
+	tok.SecretUUID = s.secretUUID(creds)
 	s.issued = append(s.issued, tok)
 	s.mu.Unlock()
 	fields := s.dialect.answer(g)
@@ -329,6 +335,19 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, cre
 	ctype, body := s.encode(fields)
 	s.writeBody(w, r, http.StatusOK, ctype, body, trickle)
 	return http.StatusOK
+}
+
+// secretUUID is the uuid of the secret creds authenticated with; empty
+// without one. s.mu is held.
+func (s *Server) secretUUID(creds credentials) string {
+	c, ok := s.clients[creds.id]
+	if !ok || creds.secret == "" {
+		return ""
+	}
+	if i := secretIndex(c.secrets, creds.secret); i >= 0 {
+		return c.secrets[i].uuid
+	}
+	return ""
 }
 
 // refuse words c as the profile does, writes it and returns its status.
