@@ -11,7 +11,11 @@
 //	fmt.Println(tok) // masks the access token
 //
 // The credentials secret holds {"client_id": "demo-client", "client_secret":
-// <random for each Start>}; the token secret starts with no value. Close
+// <random for each Start>, "org_id": OrgID, "credential_id": CredentialID};
+// the token secret starts with no value. The function runs as on a stack
+// deployed with ClientSecretRotation adobe: a rotation of the credentials
+// secret (RotationService, then Begin on CredentialsSecretID) rotates the
+// client secret at the emulator's management calls. Close
 // stops everything Start started, and the kernel stops the child processes
 // if this process dies first.
 //

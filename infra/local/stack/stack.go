@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +34,16 @@ const (
 	TokenSecretID = "tokenrotator/token"
 	// ClientID is the client registered with the IMS emulator.
 	ClientID = "demo-client"
-	// Scope is the scope the rotator asks for by default, and the one the
-	// emulator allows.
+	// Scope is the scope the rotator asks for by default; the emulator
+	// allows it and the management scopes (imsemu.ManagementScopes).
 	Scope = "openid,AdobeID,read_organizations"
+	// OrgID and CredentialID place the client under the IMS emulator's I/O
+	// Management API calls, and are in the credentials secret (org_id,
+	// credential_id), so that a rotation event for the credentials secret
+	// rotates the client secret, as on a stack deployed with
+	// ClientSecretRotation adobe.
+	OrgID        = "DEMOORG0000@AdobeOrg"
+	CredentialID = "demo-credential"
 	// FunctionTimeout is the function timeout the emulator enforces.
 	FunctionTimeout = 60 * time.Second
 	// StackName stands for the CloudFormation stack's name: the value of
@@ -154,6 +163,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"TOKEN_SECRET_ID="+TokenSecretID,
 		"TOKEN_URL="+st.TokenURL,
 		"INTEGRATION_SECRET_PREFIX="+IntegrationSecretPrefix,
+		// As a stack deployed with ClientSecretRotation adobe: a rotation
+		// event for the credentials secret rotates the client secret at
+		// the emulator's management calls.
+		"CLIENT_SECRET_ROTATION=adobe",
+		"MANAGEMENT_URL="+st.imsHTTP.URL,
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		// Keep the developer's own AWS settings out of the function.
 		"AWS_CONFIG_FILE="+os.DevNull,
@@ -193,11 +207,18 @@ func startBuilds(ctx context.Context, dir string, progress io.Writer) *builds {
 }
 
 // startIMS serves the emulator on a loopback port, with the client and a
-// fresh random secret.
+// fresh random secret; the client may mint management tokens for its own
+// credential (OrgID, CredentialID).
 func (st *Stack) startIMS() error {
 	st.clientSecret = randomSecret()
+	scopes := strings.Split(Scope, ",")
+	for _, s := range strings.Split(imsemu.ManagementScopes, ",") {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
 	emu, err := imsemu.New(imsemu.Config{Clients: map[string]imsemu.Client{
-		ClientID: {Secrets: []string{st.clientSecret}, Scopes: []string{"openid", "AdobeID", "read_organizations"}},
+		ClientID: {Secrets: []string{st.clientSecret}, Scopes: scopes, OrgID: OrgID, CredentialID: CredentialID},
 	}})
 	if err != nil {
 		return fmt.Errorf("setting up the IMS emulator: %w", err)
@@ -216,7 +237,8 @@ func (st *Stack) startIMS() error {
 // createSecrets creates the credentials secret with a value and the token
 // secret without one.
 func (st *Stack) createSecrets(ctx context.Context) error {
-	creds, err := json.Marshal(map[string]string{"client_id": ClientID, "client_secret": st.clientSecret})
+	creds, err := json.Marshal(map[string]string{"client_id": ClientID, "client_secret": st.clientSecret,
+		"org_id": OrgID, "credential_id": CredentialID})
 	if err != nil {
 		return fmt.Errorf("encoding the credentials: %w", err)
 	}

@@ -52,6 +52,9 @@ func TestDemo(t *testing.T) {
 		"    second run: fresh, nothing written",
 		"    4 steps in ",
 		", AWSCURRENT moved once: to version ",
+		"==> client-secret rotation: ",
+		": secrets at the emulator 1 → 2 → 1, AWSCURRENT on the new one (uuid ",
+		" retired by finishSecret, unused since the switch; the next token run minted with the new one",
 		"    default  rotated  ",
 		"    reports  rotated  ",
 		"    billing  rotated  ",
@@ -64,7 +67,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("default output lacks %q:\n%s", want, plain)
 		}
 	}
-	for _, detail := range []string{`{"integration":`, "stages after", "INTEGRATION  ", "credentials secret tagged"} {
+	for _, detail := range []string{`{"integration":`, "stages after", "INTEGRATION  ", "credentials secret tagged", "SECRETS AT THE EMULATOR"} {
 		if strings.Contains(plain, detail) {
 			t.Errorf("default output holds %q, want it only with -verbose", detail)
 		}
@@ -82,6 +85,9 @@ func TestDemo(t *testing.T) {
 		`result: {"integration":"default","rotated":true`, // the first run's result
 		`"rotated":false`,                // the second's
 		"    stages after finishSecret:", // native rotation's stage listings
+		"SECRETS AT THE EMULATOR",        // the client-secret rotation's table
+		"finishSecret  new ",             // its last row
+		"minted with secret ",            // the emulator's record of the next token
 		"INTEGRATION  OUTCOME  EXPIRY",   // make rotate's table
 		"credentials secret tagged",      // make integration-add's lines
 		"INTEGRATION  CLIENT",            // make status's screen

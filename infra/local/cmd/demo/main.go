@@ -9,6 +9,10 @@
 //     token, the second finds it fresh and writes nothing;
 //   - native rotation: the token rotated once through Secrets Manager's
 //     rotation protocol (the second engine), its four steps;
+//   - client-secret rotation: the stack's client secret rotated through
+//     the same four steps on the credentials secret, at the IMS emulator's
+//     management calls: a secret added, tested, made current, the old one
+//     retired, and the next token minted with the new one;
 //   - a fleet: four integrations added with the integration command's code
 //     (an IMS-like one, an Auth0-like one on a second token endpoint, an
 //     Okta-like private_key_jwt one whose key is in moto_server's KMS, one
@@ -19,7 +23,8 @@
 //
 // and ends with the next command to run. With -verbose (VERBOSE=1 make
 // run) it also prints each flow's detail: the results, the stage table
-// after each step, the commands' own output and make status's screens.
+// after each step, the client secrets at the emulator after each step,
+// the commands' own output and make status's screens.
 // No line shows an access token or a client secret. It stops everything it
 // started on success, on failure and on Ctrl-C.
 //
@@ -104,7 +109,7 @@ func startStack(ctx context.Context, t teller, dir string) (*stack.Stack, error)
 
 // tell runs each flow on the started stack, then says what to do next.
 func tell(ctx context.Context, t teller, st *stack.Stack) error {
-	for _, flow := range []func(context.Context, teller, *stack.Stack) error{token, native, fleet, status, consumer} {
+	for _, flow := range []func(context.Context, teller, *stack.Stack) error{token, native, clientSecret, fleet, status, consumer} {
 		if err := flow(ctx, t, st); err != nil {
 			return err
 		}
