@@ -257,8 +257,10 @@ func (st *Stack) createSecrets(ctx context.Context) error {
 	return nil
 }
 
-// ClientSecret returns this run's client secret, for tests that check it
-// leaks nowhere. Never print it.
+// ClientSecret returns the client secret Start registered and stored, for
+// tests that check it leaks nowhere; a client-secret rotation replaces it
+// (the credentials secret's versions then hold the new one). Never print
+// it.
 func (st *Stack) ClientSecret() string {
 	return st.clientSecret
 }
