@@ -177,6 +177,11 @@ type matrixCase struct {
 	// whose assertions a KMS key signs (see pkjwtrig_test.go).
 	signing *signing
 
+	// clientSecret, if set, rotates the function's own credentials
+	// secret's client secret instead of delivering the event: want then
+	// has one outcome per act (see csRotation).
+	clientSecret *csRotation
+
 	// urlKey puts a key in TOKEN_URL's query, and in TEST_URL's when the
 	// case sets one: ?key=<urlKey>, which must show nowhere.
 	urlKey bool
@@ -206,11 +211,17 @@ func (c matrixCase) times() int {
 	if c.native != nil {
 		return len(c.native.acts)
 	}
+	if c.clientSecret != nil {
+		return len(c.clientSecret.acts)
+	}
 	return max(c.deliveries, 1)
 }
 
 // injected describes the case's faults and setup for the table.
 func (c matrixCase) injected() string {
+	if c.clientSecret != nil {
+		return c.clientSecret.describe()
+	}
 	var parts []string
 	if c.native != nil {
 		parts = append(parts, c.native.describe()...)
@@ -315,6 +326,9 @@ func (c matrixCase) expected() string {
 	out := outcomes(c.want)
 	if c.native != nil {
 		out = c.native.expected(c.want)
+	}
+	if c.clientSecret != nil {
+		out = c.clientSecret.expected(c.want)
 	}
 	if c.fleet != nil {
 		out = "run " + out + "; " + c.fleet.expected()

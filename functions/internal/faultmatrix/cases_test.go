@@ -258,6 +258,9 @@ func cases() []matrixCase {
 
 	// Secrets Manager's rotation protocol: the four steps, their faults and refusals.
 	add(nativeCases()...)
+
+	// The client-secret rotation: the four steps on the credentials secret, at Adobe's management API.
+	add(clientSecretCases()...)
 	return list
 }
 

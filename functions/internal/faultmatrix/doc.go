@@ -78,6 +78,29 @@
 // assertion sent: no log line, metric, error or result may carry one, or
 // its signature in any encoding.
 //
+// The cases of area "client-secret rotation" rotate the function's own
+// client secret (CLIENT_SECRET_ROTATION=adobe) through the same protocol
+// on its credentials secret: the rotation service begins it in
+// moto_server, and the four steps, the scheduled retire check and the
+// operator's retire-now are delivered to the handler, wired as
+// rotation.NewHandler does but with OrphanAge and SwitchGrace at 3 s. The
+// IMS emulator serves Adobe's management calls; faults hit them (a refused
+// list, add or removal; an add carried out whose answer is lost), the
+// token endpoint at testSecret, or one Secrets Manager call on the
+// credentials secret (refused, or carried out with its answer lost);
+// steps are delivered twice or at once; the refusals (two secrets and no
+// client_secret_uuid, org_id missing) and another system using the old
+// secret after the switch are played. Each case says what the operator
+// sees (errors, result reasons, log lines) and the secrets at the
+// emulator and the stages afterwards. After every act: at most two
+// secrets at the emulator, AWSCURRENT's uuid among them, the consumers'
+// token secret holding a valid token, and no orphan after an act that
+// succeeded; once the faults are cleared, AWSCURRENT's client secret
+// mints and a token run stores a token. No log line, metric, error or
+// result carries a client secret (the old one, in every form, and each new
+// one the emulator's add answers carried), a management token or an
+// access token.
+//
 // The case of area "CloudFormation" delivers the custom resource's Create
 // (FirstToken, at deploy) with a ResponseURL of its own, which records the
 // status reported: SUCCESS, once the retries of an AccessDeniedException

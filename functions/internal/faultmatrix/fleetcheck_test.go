@@ -283,6 +283,9 @@ func aliases(rec record) [][2]string {
 	if rec.native != nil {
 		pairs = rec.native.aliases()
 	}
+	if rec.cs != nil {
+		pairs = append(pairs, rec.cs.names...)
+	}
 	for _, m := range rec.members {
 		if m.name == integration.DefaultName {
 			continue // app/credentials, app/token and $TOKEN_URL

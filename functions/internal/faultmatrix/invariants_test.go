@@ -23,10 +23,10 @@ func invariants(rec record) []string {
 	var bad []string
 	for i, d := range rec.deliveries {
 		at := fmt.Sprintf("delivery %d: ", i+1)
-		if rec.native != nil {
+		if rec.native != nil || rec.cs != nil {
 			at = fmt.Sprintf("delivery %d (%s): ", i+1, d.step)
 		}
-		if rec.fleet == nil && rec.native == nil {
+		if rec.fleet == nil && rec.native == nil && rec.cs == nil {
 			for _, v := range d.stateViolations() {
 				bad = append(bad, at+v)
 			}
@@ -50,6 +50,9 @@ func invariants(rec record) []string {
 	}
 	if rec.native != nil {
 		bad = append(bad, nativeInvariants(rec)...)
+	}
+	if rec.cs != nil {
+		bad = append(bad, csInvariants(rec)...)
 	}
 	return bad
 }
@@ -218,6 +221,9 @@ func withoutQuery(u string) string {
 func expectations(c matrixCase, rec record) []string {
 	if c.native != nil {
 		return nativeExpectations(c, rec)
+	}
+	if c.clientSecret != nil {
+		return csExpectations(c, rec)
 	}
 	var bad []string
 	if len(rec.deliveries) != len(c.want) {

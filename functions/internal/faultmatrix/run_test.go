@@ -87,12 +87,17 @@ type record struct {
 	prefix  string // INTEGRATION_SECRET_PREFIX
 
 	native *nativeRecord
+	// cs is a client-secret case's record (area "client-secret rotation").
+	cs *csRecord
 	// cfnReports are the statuses reported to a custom-resource event's ResponseURL.
 	cfnReports []string
 }
 
 // runCase builds case n's world, delivers its event, and records.
 func runCase(moto *motoserver.Server, n int, c matrixCase) record {
+	if c.clientSecret != nil {
+		return runClientSecret(moto, n, c)
+	}
 	ctx := context.Background()
 	r, err := newRig(ctx, moto, n, c)
 	if err != nil {

@@ -32,7 +32,10 @@ func table(list []matrixCase) string {
 		"a space and non-ASCII, so that each of its encodings differs; "+
 		"for an added integration NAME, `app/integrations/NAME` and `app/NAME/credentials` for its secrets, `$NAME_TOKEN_URL` for a token endpoint of its own, "+
 		"and `[NAME]` for a log line about it; for the rotation protocol, `$VERSION` for the version a rotation creates, `$OLD` for the one that was "+
-		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's; `$RESPONSE_URL` for a custom-resource event's ResponseURL, a server of the case's that records the status reported.\n", len(list))
+		"AWSCURRENT before it, `$UNKNOWN` for a version the secret does not have, `$TEST_URL` for TEST_URL and `app/other` for a secret that is not the stack's; `$RESPONSE_URL` for a custom-resource event's ResponseURL, a server of the case's that records the status reported; "+
+		"for the client-secret rotation, `$MANAGEMENT_URL` for MANAGEMENT_URL, `$OLD_UUID` for the client secret before the rotation, `$NEW_UUID` for the one a version stores, "+
+		"`$ADDED_UUID` for one added and removed again, `$OTHER_UUID` for a second secret seeded at the provider, and, afterwards, the secrets at the provider "+
+		"(old, new, other, orphan: held by no version) and the credentials secret's stages.\n", len(list))
 	return b.String()
 }
 

@@ -160,18 +160,22 @@ func (r *Rotator) clientSecrets(ctx context.Context, ev event.Event) (res Result
 	if err != nil {
 		return Result{}, fmt.Errorf("client secrets: %w", err)
 	}
-	res = Result{Reason: fmt.Sprintf("%d credentials secret(s) with a retirement pending", len(tagged))}
 	var errs []error
+	mine, skipped := 0, 0
 	for _, s := range tagged {
 		t, ok, terr := r.credentialsTarget(ctx, s.ARN, s.Name)
+		if terr == nil && !ok {
+			// ListSecrets sees the whole account: another stack's
+			// credentials secret is its own function's to retire.
+			skipped++
+			log.InfoContext(ctx, "client secrets: skipped a credentials secret with a retirement pending that is no integration's of this function (another stack's)",
+				"credentials_secret_id", s.ARN)
+			continue
+		}
+		mine++
 		l := log.With("integration", t.name, "credentials_secret_id", s.ARN)
 		one := Result{Integration: t.name, CredentialsSecretID: s.ARN}
-		switch {
-		case terr != nil:
-			err = terr
-		case !ok:
-			err = fmt.Errorf("credentials secret %q carries %s but is no integration's of this function", s.ARN, integration.TagClientSecretSwitch)
-		default:
+		if err = terr; err == nil {
 			one, err = r.retireAfterSwitch(withIntegration(ctx, t.name), t, s.ARN, one, l)
 		}
 		if err != nil {
@@ -180,6 +184,10 @@ func (r *Rotator) clientSecrets(ctx context.Context, ev event.Event) (res Result
 		}
 		res.Removed = append(res.Removed, one.Removed...)
 		res.Integrations = append(res.Integrations, one)
+	}
+	res.Reason = fmt.Sprintf("%d credentials secret(s) with a retirement pending", mine)
+	if skipped > 0 {
+		res.Reason += fmt.Sprintf("; %d of another function skipped", skipped)
 	}
 	return res, errors.Join(errs...)
 }
