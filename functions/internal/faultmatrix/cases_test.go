@@ -201,6 +201,10 @@ func cases() []matrixCase {
 		{config.EnvSigningKeyID, "a\nb", `SIGNING_KEY_ID: must not contain control characters`},
 		{config.EnvSigningCertSHA256, "zz", `SIGNING_CERT_SHA256: "zz" is not a thumbprint of 32 bytes in hex`},
 		{config.EnvSigningCertSHA1, "abc", `SIGNING_CERT_SHA1: "abc" is not a thumbprint of 20 bytes in hex`},
+		{config.EnvWebIdentityAudience, "a\nb", `WEB_IDENTITY_AUDIENCE: must not contain control characters`},
+		{config.EnvWebIdentityAlg, "PS256", `WEB_IDENTITY_ALG: "PS256" is not one of "RS256" or "ES384", the algorithms STS signs with`},
+		{config.EnvClientSecretRotation, "okta", `CLIENT_SECRET_ROTATION: "okta" is not "adobe" or "none" (or empty, for none)`},
+		{config.EnvManagementURL, "http://api.adobe.io", `MANAGEMENT_URL: "http://api.adobe.io": https is required`},
 		{config.EnvIntegration, "Acme", `INTEGRATION: integration name "Acme" is not valid`},
 		{config.EnvIntegrationSecretPrefix, "app-integrations", `INTEGRATION_SECRET_PREFIX: "app-integrations" must be a secret name prefix ending in /`},
 	} {
