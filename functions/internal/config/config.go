@@ -450,8 +450,8 @@ func (p *Provider) set(name, v string) error {
 	case EnvScope:
 		// Spaces are allowed: IMS joins scopes with commas, most other
 		// providers with spaces, and the value is sent as is.
-		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
-			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		if err := noControl(v); err != nil {
+			return err
 		}
 		p.Scope = v
 	case EnvTokenAuth:
@@ -472,13 +472,13 @@ func (p *Provider) set(name, v string) error {
 		}
 		p.SigningAlg = v
 	case EnvAssertionAudience:
-		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
-			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		if err := noControl(v); err != nil {
+			return err
 		}
 		p.AssertionAudience = v
 	case EnvWebIdentityAudience:
-		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
-			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		if err := noControl(v); err != nil {
+			return err
 		}
 		p.WebIdentityAudience = v
 	case EnvWebIdentityAlg:
@@ -487,8 +487,8 @@ func (p *Provider) set(name, v string) error {
 		}
 		p.WebIdentityAlg = v
 	case EnvSigningKeyID:
-		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
-			return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+		if err := noControl(v); err != nil {
+			return err
 		}
 		if len(v) > 256 {
 			return fmt.Errorf("is %d bytes long, at most 256", len(v))
@@ -589,12 +589,21 @@ func (p Provider) SendsNoSecret() bool {
 // from where they are configured.
 var reservedParams = []string{"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type", "scope"}
 
+// noControl refuses a value holding a control character, naming the
+// character and its byte offset.
+func noControl(v string) error {
+	if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("must not contain control characters, found %q at byte %d", v[i], i)
+	}
+	return nil
+}
+
 // parseTokenParams parses TOKEN_PARAMS, a URL query string such as
 // "audience=https://api.example.com/" (a key may repeat). It refuses a
 // reserved field, an empty key and control characters, raw or escaped.
 func parseTokenParams(raw string) (url.Values, error) {
-	if i := strings.IndexFunc(raw, unicode.IsControl); i >= 0 {
-		return nil, fmt.Errorf("must not contain control characters, found %q at byte %d", raw[i], i)
+	if err := noControl(raw); err != nil {
+		return nil, err
 	}
 	params, err := url.ParseQuery(raw)
 	if err != nil {
