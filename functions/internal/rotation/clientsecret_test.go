@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"sort"
@@ -102,22 +103,7 @@ func newCSRig(t *testing.T, moto *motoserver.Server, knownUUID bool) *csRig {
 	awsCfg := moto.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(proxySrv.URL)
 	awsCfg.RetryMaxAttempts = 1 // a fault is one failed call, as the step sees it
-	sm := secretsmanager.NewFromConfig(awsCfg)
-	store := secretstore.New(sm)
-	log := slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	noWait := func(context.Context, time.Duration) error { return nil }
-	c.r = rotation.New(rotation.Config{
-		Settings:    cfg,
-		Store:       store,
-		Versions:    store,
-		Credentials: secretstore.NewCredentialStore(sm),
-		Managers:    rotation.Managers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second, Sleep: noWait}),
-		Directory:   secretstore.NewDirectory(sm),
-		Fetchers:    rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second, Sleep: noWait}, rotation.Sources{}),
-		SwitchGrace: csGrace,
-		OrphanAge:   csOrphanAge,
-		Logger:      log,
-	})
+	c.r = newCSRotator(cfg, secretsmanager.NewFromConfig(awsCfg), c.logs, csGrace, csOrphanAge)
 	c.svc = rotationservice.Service{SM: c.sm, Invoke: func(ctx context.Context, payload []byte) error {
 		_, err := c.handle(ctx, string(payload))
 		return err
@@ -126,6 +112,28 @@ func newCSRig(t *testing.T, moto *motoserver.Server, knownUUID bool) *csRig {
 		t.Fatalf("first token: %v", err)
 	}
 	return c
+}
+
+// newCSRotator wires a Rotator with the client-secret rotation as
+// NewHandler does, on sm, logging to logs at DEBUG, never sleeping between
+// retries; grace and orphanAge are its SwitchGrace and OrphanAge (zero:
+// the defaults).
+func newCSRotator(cfg config.Config, sm *secretsmanager.Client, logs io.Writer, grace, orphanAge time.Duration) *rotation.Rotator {
+	store := secretstore.New(sm)
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base := oauthtoken.Config{Logger: log, Reserve: 2 * time.Second, Sleep: func(context.Context, time.Duration) error { return nil }}
+	return rotation.New(rotation.Config{
+		Settings:    cfg,
+		Store:       store,
+		Versions:    store,
+		Credentials: secretstore.NewCredentialStore(sm),
+		Managers:    rotation.Managers(base),
+		Directory:   secretstore.NewDirectory(sm),
+		Fetchers:    rotation.NewFetchers(base, rotation.Sources{}),
+		SwitchGrace: grace,
+		OrphanAge:   orphanAge,
+		Logger:      log,
+	})
 }
 
 func (c *csRig) handle(ctx context.Context, payload string) (rotation.Result, error) {

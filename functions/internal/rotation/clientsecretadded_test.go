@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -20,9 +19,7 @@ import (
 
 	"github.com/tokenrotator/tokenrotator/functions/integration"
 	"github.com/tokenrotator/tokenrotator/functions/internal/config"
-	"github.com/tokenrotator/tokenrotator/functions/internal/oauthtoken"
 	"github.com/tokenrotator/tokenrotator/functions/internal/rotation"
-	"github.com/tokenrotator/tokenrotator/functions/internal/secretstore"
 	"github.com/tokenrotator/tokenrotator/infra/local/imsemu"
 	"github.com/tokenrotator/tokenrotator/infra/local/motoserver"
 	"github.com/tokenrotator/tokenrotator/infra/local/rotationservice"
@@ -127,20 +124,7 @@ func TestClientSecretRotationOfAnAddedIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncbuf.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store := secretstore.New(sm)
-	noWait := func(context.Context, time.Duration) error { return nil }
-	r := rotation.New(rotation.Config{
-		Settings:    cfg,
-		Store:       store,
-		Versions:    store,
-		Credentials: secretstore.NewCredentialStore(sm),
-		Managers:    rotation.Managers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second, Sleep: noWait}),
-		Directory:   secretstore.NewDirectory(sm),
-		Fetchers:    rotation.NewFetchers(oauthtoken.Config{Logger: log, Reserve: 2 * time.Second, Sleep: noWait}, rotation.Sources{}),
-		SwitchGrace: addedGrace,
-		Logger:      log,
-	})
+	r := newCSRotator(cfg, sm, logs, addedGrace, 0)
 	fn := &inProcess{r: r}
 	rotations := &recordedRotations{}
 	var out bytes.Buffer
